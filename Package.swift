@@ -1,0 +1,64 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Settings every Swift target shares: Swift 6 mode plus the upcoming features that keep
+/// imports and existentials explicit.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Earpiece",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "earpiece", targets: ["earpiece"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // C bridges.
+        .target(name: "CLinux"),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+
+        // Socket server.
+        .target(name: "IOCore", swiftSettings: strictSettings),
+        .target(
+            name: "IOPosix",
+            dependencies: ["CLinux", "IOCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        .target(name: "IOTLS", dependencies: ["COpenSSL", "IOCore"], swiftSettings: strictSettings),
+
+        // HTTP/1.1 and WebSocket.
+        .target(name: "HTTPCore", dependencies: ["IOCore"], swiftSettings: strictSettings),
+        .target(
+            name: "HTTP",
+            dependencies: ["HTTPCore", "IOCore", "IOPosix", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+
+        // The program.
+        .executableTarget(
+            name: "earpiece",
+            dependencies: [
+                "HTTP", "HTTPCore", "IOCore", "IOPosix", "IOTLS",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        .testTarget(name: "IOCoreTests", dependencies: ["IOCore"], swiftSettings: strictSettings),
+        .testTarget(name: "IOPosixTests", dependencies: ["IOCore", "IOPosix"], swiftSettings: strictSettings),
+        .testTarget(name: "IOTLSTests", dependencies: ["IOCore", "IOTLS", "IOPosix"], swiftSettings: strictSettings),
+        .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore", "IOCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "HTTPTests",
+            dependencies: ["HTTP", "HTTPCore", "IOCore", "IOPosix", "IOTLS"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)
