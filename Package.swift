@@ -14,6 +14,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "earpiece", targets: ["earpiece"]),
+        .executable(name: "bench-server", targets: ["bench-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -35,9 +36,12 @@ let package = Package(
 
         // HTTP/1.1 and WebSocket.
         .target(name: "HTTPCore", dependencies: ["IOCore"], swiftSettings: strictSettings),
+        .target(name: "WebSocketCore", dependencies: ["IOCore"], swiftSettings: strictSettings),
         .target(
             name: "HTTP",
-            dependencies: ["HTTPCore", "IOCore", "IOPosix", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "HTTPCore", "WebSocketCore", "IOCore", "IOPosix", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
 
@@ -50,14 +54,20 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .executableTarget(
+            name: "bench-server",
+            dependencies: ["HTTP", "HTTPCore", "WebSocketCore", "IOCore", "IOPosix", "IOTLS"],
+            swiftSettings: strictSettings
+        ),
 
         .testTarget(name: "IOCoreTests", dependencies: ["IOCore"], swiftSettings: strictSettings),
         .testTarget(name: "IOPosixTests", dependencies: ["IOCore", "IOPosix"], swiftSettings: strictSettings),
         .testTarget(name: "IOTLSTests", dependencies: ["IOCore", "IOTLS", "IOPosix"], swiftSettings: strictSettings),
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore", "IOCore"], swiftSettings: strictSettings),
+        .testTarget(name: "WebSocketCoreTests", dependencies: ["WebSocketCore", "IOCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "HTTPTests",
-            dependencies: ["HTTP", "HTTPCore", "IOCore", "IOPosix", "IOTLS"],
+            dependencies: ["HTTP", "HTTPCore", "WebSocketCore", "IOCore", "IOPosix", "IOTLS"],
             swiftSettings: strictSettings
         ),
     ]
