@@ -38,6 +38,13 @@ static inline long COpenSSL_SSL_CTX_set_tlsext_servername_arg(SSL_CTX *ctx, void
 static inline long COpenSSL_BIO_get_mem_data(BIO *bio, char **pp) { return BIO_get_mem_data(bio, pp); }
 static inline size_t COpenSSL_BIO_pending(BIO *bio) { return BIO_pending(bio); }
 static inline unsigned long COpenSSL_version_number(void) { return OPENSSL_VERSION_NUMBER; }
+// OPENSSL_free is a macro that passes __FILE__/__LINE__ to CRYPTO_free; strings returned by
+// X509_NAME_oneline and BN_bn2hex must be released through it.
+static inline void COpenSSL_OPENSSL_free(void *pointer) { OPENSSL_free(pointer); }
+// SSL_CTX_get_ex_new_index is a macro over CRYPTO_get_ex_new_index; only the free callback is used.
+static inline int COpenSSL_SSL_CTX_get_ex_new_index(CRYPTO_EX_free *free_function) {
+    return SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_function);
+}
 
 static const long COpenSSL_SSL_MODE_ENABLE_PARTIAL_WRITE = SSL_MODE_ENABLE_PARTIAL_WRITE;
 static const long COpenSSL_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;

@@ -1,0 +1,145 @@
+import Foundation
+import IOCore
+import IOTLS
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Our server against `openssl s_client` over loopback TCP: an independent TLS stack, and the only
+/// convenient way to offer TLS 1.1, which our own client cannot.
+@Suite struct OpenSSLCommandLineInteropTests {
+    let fixtures: CertificateFixtures
+
+    init() throws {
+        ignoreSIGPIPE()
+        self.fixtures = try CertificateFixtures.shared.get()
+    }
+
+    /// A running `openssl s_client` with its stdin held open.
+    final class CommandLineClient {
+        let process = Process()
+        let input = Pipe()
+        let output = Pipe()
+
+        init(_ arguments: [String]) throws {
+            self.process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            self.process.arguments = ["s_client"] + arguments
+            self.process.standardInput = self.input
+            self.process.standardOutput = self.output
+            self.process.standardError = self.output
+            try self.process.run()
+        }
+
+        func send(_ text: String) {
+            self.input.fileHandleForWriting.write(Data(text.utf8))
+        }
+
+        /// Waits (bounded) for the process to exit, killing it if needed, and returns its output.
+        func finish(timeout: Duration = .seconds(10)) -> (status: Int32, output: String) {
+            let clock = ContinuousClock()
+            let deadline = clock.now + timeout
+            while self.process.isRunning && clock.now < deadline {
+                usleep(10_000)
+            }
+            if self.process.isRunning {
+                self.process.terminate()
+            }
+            try? self.input.fileHandleForWriting.close()
+            self.process.waitUntilExit()
+            let data = self.output.fileHandleForReading.readDataToEndOfFile()
+            return (self.process.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    /// Accepts one connection on `listener` and runs the server handshake on it.
+    func acceptAndHandshake(
+        _ listener: TCPListener,
+        context: TLSServerContext
+    ) throws -> (fd: Int32, connection: TLSConnection, result: SecureTransportResult) {
+        guard let fd = listener.accept(timeoutMilliseconds: 10_000) else {
+            throw FixtureError("s_client did not connect")
+        }
+        let connection = try context.makeConnection(fileDescriptor: fd)
+        var result = SecureTransportResult.wantRead
+        try pump([
+            {
+                result = connection.handshake()
+                switch result {
+                case .wantRead: return .waiting(fileDescriptor: fd, events: Int16(POLLIN))
+                case .wantWrite: return .waiting(fileDescriptor: fd, events: Int16(POLLOUT))
+                default: return .finished
+                }
+            }
+        ])
+        return (fd, connection, result)
+    }
+
+    @Test func sClient_withALPNAndTheTestCA_handshakesAndExchangesData() throws {
+        let listener = try TCPListener()
+        let context = try self.fixtures.serverContext()
+        let client = try CommandLineClient([
+            "-connect", "127.0.0.1:\(listener.port)", "-servername", "localhost",
+            "-CAfile", self.fixtures.ca.certificate, "-verify_return_error", "-verify_hostname", "localhost",
+            "-alpn", "h2,http/1.1",
+        ])
+        let (fd, connection, result) = try self.acceptAndHandshake(listener, context: context)
+        defer { close(fd) }
+        #expect(result == .done(0))
+        #expect(connection.negotiatedApplicationProtocol == "http/1.1")
+        #expect(connection.serverName == "localhost")
+        #expect(connection.negotiatedProtocolVersion == "TLSv1.3")
+
+        client.send("hello from s_client\n")
+        let receiver = Receiver(connection, fileDescriptor: fd, expectedCount: "hello from s_client\n".utf8.count)
+        try pump([receiver.step])
+        #expect(String(decoding: receiver.received, as: UTF8.self) == "hello from s_client\n")
+
+        let sender = Sender(connection, fileDescriptor: fd, payload: Array("hello from earpiece\n".utf8))
+        try pump([sender.step])
+        connection.shutdown()  // close_notify makes s_client exit
+
+        let (_, output) = client.finish()
+        #expect(output.contains("hello from earpiece"))
+        #expect(output.contains("Verify return code: 0 (ok)"))
+        #expect(output.contains("ALPN protocol: http/1.1"))
+    }
+
+    @Test func sClient_offeringOnlyTLS11_isRefusedByTheServer() throws {
+        let listener = try TCPListener()
+        let context = try self.fixtures.serverContext()
+        // TLS 1.1 needs security level 0 in OpenSSL 3; the ClientHello then really says 1.1.
+        let client = try CommandLineClient([
+            "-connect", "127.0.0.1:\(listener.port)", "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0",
+        ])
+        let (fd, _, result) = try self.acceptAndHandshake(listener, context: context)
+        close(fd)
+        guard case .failed(let error) = result else {
+            Issue.record("expected the handshake to fail, got \(result)")
+            _ = client.finish(timeout: .seconds(1))
+            return
+        }
+        #expect(error == .tlsFailure(""))
+        // Proves the server saw a real TLS 1.1 ClientHello rather than a client that failed on its own.
+        #expect(error.detail.contains("unsupported protocol"))
+        let (status, _) = client.finish()
+        #expect(status != 0)
+    }
+
+    @Test func sClient_offeringOnlyTLS12_isAccepted() throws {
+        let listener = try TCPListener()
+        let context = try self.fixtures.serverContext()
+        let client = try CommandLineClient([
+            "-connect", "127.0.0.1:\(listener.port)", "-tls1_2", "-CAfile", self.fixtures.ca.certificate,
+            "-verify_return_error", "-brief",
+        ])
+        let (fd, connection, result) = try self.acceptAndHandshake(listener, context: context)
+        defer { close(fd) }
+        #expect(result == .done(0))
+        #expect(connection.negotiatedProtocolVersion == "TLSv1.2")
+        connection.shutdown()
+        let (_, output) = client.finish()
+        #expect(output.contains("Protocol version: TLSv1.2"))
+    }
+}
