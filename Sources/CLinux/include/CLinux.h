@@ -21,6 +21,10 @@ int CLinux_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 /// write to a closed peer would otherwise kill us.
 void CLinux_ignoreSIGPIPE(void);
 
+/// Routes `sig` to a self-pipe: the async-signal-safe handler writes the signal number (one byte) to
+/// `writeFD`. Works whichever thread the kernel picks to deliver the signal to. Returns 0 or -1.
+int CLinux_routeSignalToPipe(int sig, int writeFD);
+
 /// Sets the calling thread's name (at most 15 bytes are kept).
 void CLinux_setThreadName(const char *name);
 

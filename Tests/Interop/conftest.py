@@ -1,0 +1,89 @@
+"""Fixtures: our real server binaries on free loopback ports, and throwaway TLS certificates."""
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+BIN_DIR = os.environ.get("EARPIECE_BIN_DIR", os.path.join(os.path.dirname(__file__), "..", "..", ".build", "debug"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early with {process.returncode}: {process.stderr.read().decode(errors='replace')}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"server did not listen on {port}")
+
+
+class Server:
+    def __init__(self, args, port, env=None):
+        self.port = port
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        wait_for_port(port, self.process)
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def certificates():
+    """A CA and a leaf for localhost/127.0.0.1, made with the openssl CLI."""
+    directory = tempfile.mkdtemp(prefix="earpiece-certs-")
+    def run(*args):
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+        "-subj", "/CN=Earpiece Test CA", "-keyout", "ca.key", "-out", "ca.pem")
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-subj", "/CN=localhost", "-keyout", "leaf.key", "-out", "leaf.csr")
+    with open(os.path.join(directory, "ext.cnf"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n")
+    run("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
+        "-extfile", "ext.cnf", "-out", "leaf.pem")
+    return {name: os.path.join(directory, f"{name}.pem" if name != "key" else "leaf.key") for name in ("ca", "leaf", "key")}
+
+
+@pytest.fixture(scope="session")
+def bench_server():
+    port = free_port()
+    server = Server([os.path.join(BIN_DIR, "bench-server"), "--port", str(port)], port)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def earpiece_http():
+    port = free_port()
+    env = dict(os.environ, PORT=str(port), HOST="127.0.0.1", LOG_LEVEL="warning")
+    server = Server([os.path.join(BIN_DIR, "earpiece"), "serve"], port, env=env)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def earpiece_https(certificates):
+    port = free_port()
+    env = dict(os.environ, HOST="127.0.0.1", LOG_LEVEL="warning")
+    server = Server([os.path.join(BIN_DIR, "earpiece"), "serve", "--port", str(port),
+                     "--tls-cert", certificates["leaf"], "--tls-key", certificates["key"]], port, env=env)
+    yield server
+    server.stop()
