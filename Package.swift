@@ -60,14 +60,17 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // Test kits: fixtures shared by several test targets (generated certificates).
+        .target(name: "TestKit", dependencies: ["IOTLS"], swiftSettings: strictSettings),
+
         .testTarget(name: "IOCoreTests", dependencies: ["IOCore"], swiftSettings: strictSettings),
-        .testTarget(name: "IOPosixTests", dependencies: ["IOCore", "IOPosix"], swiftSettings: strictSettings),
-        .testTarget(name: "IOTLSTests", dependencies: ["IOCore", "IOTLS", "IOPosix"], swiftSettings: strictSettings),
+        .testTarget(name: "IOPosixTests", dependencies: ["IOCore", "IOPosix", "IOTLS", "TestKit"], swiftSettings: strictSettings),
+        .testTarget(name: "IOTLSTests", dependencies: ["IOCore", "IOTLS", "TestKit"], swiftSettings: strictSettings),
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore", "IOCore"], swiftSettings: strictSettings),
         .testTarget(name: "WebSocketCoreTests", dependencies: ["WebSocketCore", "IOCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "HTTPTests",
-            dependencies: ["HTTP", "HTTPCore", "WebSocketCore", "IOCore", "IOPosix", "IOTLS"],
+            dependencies: ["HTTP", "HTTPCore", "WebSocketCore", "IOCore", "IOPosix", "IOTLS", "TestKit"],
             swiftSettings: strictSettings
         ),
     ]

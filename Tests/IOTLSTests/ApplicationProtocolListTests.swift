@@ -1,4 +1,5 @@
 import IOCore
+import TestKit
 import Testing
 
 @testable import IOTLS

@@ -1,6 +1,7 @@
 import Foundation
 import IOCore
 import IOTLS
+import TestKit
 import Testing
 
 #if canImport(Glibc)

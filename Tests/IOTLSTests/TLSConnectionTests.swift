@@ -1,5 +1,6 @@
 import IOCore
 import IOTLS
+import TestKit
 import Testing
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Foundation
 import IOCore
+import TestKit
 import Testing
 
 @testable import IOTLS

@@ -87,3 +87,12 @@ def earpiece_https(certificates):
                      "--tls-cert", certificates["leaf"], "--tls-key", certificates["key"]], port, env=env)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def bench_server_tls(certificates):
+    port = free_port()
+    server = Server([os.path.join(BIN_DIR, "bench-server"), "--port", str(port),
+                     "--tls-cert", certificates["leaf"], "--tls-key", certificates["key"]], port)
+    yield server
+    server.stop()

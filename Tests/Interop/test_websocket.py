@@ -120,3 +120,13 @@ def test_control_frames_interleaved_with_fragments(bench_server):
         # First the pong (answered at once, between fragments), then the reassembled echo.
         assert data[:3] == b"\x8a\x01p"
         assert data[3:9] == b"\x81\x04abcd"
+
+
+def test_secure_websocket_echo_with_verified_certificate(bench_server_tls, certificates):
+    import ssl
+    context = ssl.create_default_context(cafile=certificates["ca"])
+    with connect(f"wss://localhost:{bench_server_tls.port}/echo", ssl=context, max_size=None) as ws:
+        for size in (1, 200, 70_000, 600_000):
+            payload = os.urandom(size)
+            ws.send(payload)
+            assert ws.recv() == payload

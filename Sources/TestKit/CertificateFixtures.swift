@@ -1,6 +1,5 @@
 import Foundation
-import IOTLS
-import Testing
+public import IOTLS
 
 #if canImport(Glibc)
 import Glibc
@@ -14,27 +13,33 @@ import Glibc
 /// - `wrongNameLeaf`: `CN=wrong.example`, SAN `DNS:wrong.example`, serial 0x3003, signed by `ca`.
 /// - `untrustedCA`: an unrelated self-signed CA; `untrustedLeaf` (localhost, serial 0x4004) is signed by it.
 /// - `encryptedLeafKey`: `leaf`'s key encrypted with a passphrase.
-struct CertificateFixtures: Sendable {
+public struct CertificateFixtures: Sendable {
     /// A certificate file and its key file.
-    struct Pair: Sendable {
-        var certificate: String
-        var key: String
+    public struct Pair: Sendable {
+        public var certificate: String
+        public var key: String
+
+        /// A certificate file and its key file.
+        public init(certificate: String, key: String) {
+            self.certificate = certificate
+            self.key = key
+        }
     }
 
-    let directory: String
-    let ca: Pair
-    let leaf: Pair
-    let reloadedLeaf: Pair
-    let wrongNameLeaf: Pair
-    let untrustedCA: Pair
-    let untrustedLeaf: Pair
-    let encryptedLeafKey: String
+    public let directory: String
+    public let ca: Pair
+    public let leaf: Pair
+    public let reloadedLeaf: Pair
+    public let wrongNameLeaf: Pair
+    public let untrustedCA: Pair
+    public let untrustedLeaf: Pair
+    public let encryptedLeafKey: String
 
     /// The fixtures, generated on first use; tests call `try CertificateFixtures.shared.get()`.
-    static let shared: Result<CertificateFixtures, any Error> = Result { try CertificateFixtures.generate() }
+    public static let shared: Result<CertificateFixtures, any Error> = Result { try CertificateFixtures.generate() }
 
     /// Runs `openssl` with `arguments` in `directory` and throws with its output when it fails.
-    static func runOpenSSL(_ arguments: [String], in directory: String) throws {
+    public static func runOpenSSL(_ arguments: [String], in directory: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         process.arguments = arguments
@@ -132,7 +137,7 @@ struct CertificateFixtures: Sendable {
     }
 
     /// A server context presenting `pair`.
-    func serverContext(
+    public func serverContext(
         _ pair: Pair? = nil,
         applicationProtocols: [String] = ["http/1.1"]
     ) throws -> TLSServerContext {
@@ -147,7 +152,7 @@ struct CertificateFixtures: Sendable {
     }
 
     /// A client context trusting only the test CA.
-    func clientContext(
+    public func clientContext(
         maximumVersion: TLSVersion = .v1_3,
         applicationProtocols: [String] = ["http/1.1"],
         verifiesPeer: Bool = true
@@ -163,7 +168,7 @@ struct CertificateFixtures: Sendable {
     }
 
     /// A fresh directory for a test that rewrites files.
-    func makeScratchDirectory() throws -> String {
+    public func makeScratchDirectory() throws -> String {
         let path = self.directory + "/scratch-\(UInt64.random(in: 0...UInt64.max))"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
@@ -171,7 +176,8 @@ struct CertificateFixtures: Sendable {
 }
 
 /// A failure in test set-up, with a message.
-struct FixtureError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+/// A test fixture could not be set up.
+public struct FixtureError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
