@@ -45,6 +45,27 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // JSON (ordered, exact numbers) and the Engine.IO / Socket.IO protocol layers.
+        .target(name: "JSON", dependencies: ["IOCore"], swiftSettings: strictSettings),
+        .target(name: "EngineIOCore", dependencies: ["IOCore"], swiftSettings: strictSettings),
+        .target(
+            name: "EngineIO",
+            dependencies: [
+                "EngineIOCore", "HTTP", "HTTPCore", "WebSocketCore", "IOCore", "IOPosix",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(name: "SocketIOCore", dependencies: ["JSON", "IOCore"], swiftSettings: strictSettings),
+        .target(
+            name: "SocketIO",
+            dependencies: [
+                "SocketIOCore", "EngineIO", "EngineIOCore", "JSON", "IOCore", "IOPosix",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
         // The program.
         .executableTarget(
             name: "earpiece",
@@ -67,6 +88,9 @@ let package = Package(
         .testTarget(name: "IOPosixTests", dependencies: ["IOCore", "IOPosix", "IOTLS", "TestKit"], swiftSettings: strictSettings),
         .testTarget(name: "IOTLSTests", dependencies: ["IOCore", "IOTLS", "TestKit"], swiftSettings: strictSettings),
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore", "IOCore"], swiftSettings: strictSettings),
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "IOCore"], swiftSettings: strictSettings),
+        .testTarget(name: "EngineIOCoreTests", dependencies: ["EngineIOCore", "IOCore"], swiftSettings: strictSettings),
+        .testTarget(name: "SocketIOCoreTests", dependencies: ["SocketIOCore", "JSON", "IOCore"], swiftSettings: strictSettings),
         .testTarget(name: "WebSocketCoreTests", dependencies: ["WebSocketCore", "IOCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "HTTPTests",
