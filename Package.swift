@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "earpiece", targets: ["earpiece"]),
         .executable(name: "bench-server", targets: ["bench-server"]),
+        .executable(name: "conformance-server", targets: ["conformance-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -73,6 +74,11 @@ let package = Package(
                 "HTTP", "HTTPCore", "IOCore", "IOPosix", "IOTLS",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "conformance-server",
+            dependencies: ["EngineIO", "SocketIO", "HTTP", "HTTPCore", "IOCore", "IOPosix"],
             swiftSettings: strictSettings
         ),
         .executableTarget(

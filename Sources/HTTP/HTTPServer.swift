@@ -50,6 +50,9 @@ public final class HTTPResponseWriter {
     private let version: HTTPVersion
     /// Whether `send` or `upgrade` was called.
     public private(set) var isComplete = false
+    /// Called if the connection closes before the answer was given, so a held request (a long-poll)
+    /// can be abandoned. Runs on the connection's loop.
+    public var onConnectionClose: (() -> Void)?
 
     init(connection: Connection, server: HTTPServerConnection, head: HTTPRequestHead) {
         self.connection = connection
@@ -63,10 +66,12 @@ public final class HTTPResponseWriter {
     public var isConnectionOpen: Bool { self.connection.isOpen }
 
     /// Sends a response with a fixed body. `Content-Length` and `Connection` are set here.
-    public func send(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: ByteBuffer = ByteBuffer()) {
+    /// - Parameter closeConnection: close the connection after this response even if keep-alive applies.
+    public func send(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: ByteBuffer = ByteBuffer(), closeConnection: Bool = false) {
         guard !self.isComplete else { return }
         self.isComplete = true
-        let keepAlive = self.keepAlive && (self.server?.acceptsMoreRequests ?? false)
+        self.onConnectionClose = nil
+        let keepAlive = !closeConnection && self.keepAlive && (self.server?.acceptsMoreRequests ?? false)
         var head = HTTPResponseHead(version: self.version, status: HTTPStatus(code: status), headers: headers)
         head.headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
         if !keepAlive {
@@ -94,6 +99,7 @@ public final class HTTPResponseWriter {
     public func upgrade(response: HTTPResponseHead, to handler: any ConnectionHandler) {
         guard !self.isComplete else { return }
         self.isComplete = true
+        self.onConnectionClose = nil
         self.connection.writeWith { response.write(into: &$0) }
         self.server?.upgraded(to: handler)
     }
@@ -128,6 +134,8 @@ public final class HTTPServerConnection: ConnectionHandler {
     private var stash = ByteBuffer()
     /// True while the responder's `respond` runs, so a synchronous answer does not recurse into parsing.
     private var dispatching = false
+    /// The writer of the request being answered, told if the connection closes first.
+    private weak var pendingWriter: HTTPResponseWriter?
     private var draining = false
 
     /// Serves HTTP on `connection`, passing requests to `responder`.
@@ -173,6 +181,10 @@ public final class HTTPServerConnection: ConnectionHandler {
     public func connectionDidClose(_ connection: Connection, error: ConnectionError?) {
         self.timer?.cancel()
         self.timer = nil
+        if let writer = self.pendingWriter, !writer.isComplete, let onClose = writer.onConnectionClose {
+            writer.onConnectionClose = nil
+            onClose()
+        }
     }
 
     // MARK: Parsing
@@ -234,6 +246,7 @@ public final class HTTPServerConnection: ConnectionHandler {
         self.head = nil
         self.body = ByteBuffer()
         let writer = HTTPResponseWriter(connection: self.connection, server: self, head: head)
+        self.pendingWriter = writer
         self.dispatching = true
         self.responder.respond(to: request, with: writer)
         self.dispatching = false

@@ -98,6 +98,17 @@ public final class WebSocketConnection: ConnectionHandler {
         self.connection.writeWith { WebSocketFrame.write(opcode: .text, payload: bytes, into: &$0) }
     }
 
+    /// Sends a text message made of one prefix byte and `payload`, without joining them first: Engine.IO's
+    /// packet type digit before a Socket.IO packet that was encoded once for many receivers.
+    public func send(textPrefix prefix: UInt8, payload: ByteBuffer) {
+        guard self.state == .open else { return }
+        self.connection.writeWith { output in
+            WebSocketFrame.writeHeader(opcode: .text, payloadLength: payload.readableBytes + 1, into: &output)
+            output.writeByte(prefix)
+            output.writeBuffer(payload)
+        }
+    }
+
     /// Sends a binary message.
     public func send(binary: ByteBuffer) {
         guard self.state == .open else { return }

@@ -113,6 +113,18 @@ extension WebSocketFrame {
         }
     }
 
+    /// Appends only the header of an unmasked (server) frame whose `payloadLength` payload bytes the caller
+    /// appends next, possibly in several pieces: a prefix byte and a shared, pre-encoded body, for example,
+    /// without first copying them together.
+    public static func writeHeader(
+        opcode: WebSocketOpcode,
+        fin: Bool = true,
+        payloadLength: Int,
+        into buffer: inout ByteBuffer
+    ) {
+        self.writeHeader(firstByte: (fin ? 0x80 : 0) | opcode.rawValue, count: payloadLength, maskingKey: nil, into: &buffer)
+    }
+
     /// Appends a header with `firstByte` (FIN, RSV bits, opcode), then the payload, masked if asked.
     private static func write(
         firstByte: UInt8,
@@ -121,6 +133,34 @@ extension WebSocketFrame {
         into buffer: inout ByteBuffer
     ) {
         let count = payload.count
+        self.writeHeader(firstByte: firstByte, count: count, maskingKey: maskingKey, into: &buffer)
+        guard count > 0 else {
+            return
+        }
+        if let maskingKey {
+            let source = payload.baseAddress.unsafelyUnwrapped
+            _ = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { destination in
+                webSocketApplyMask(
+                    key: maskingKey.rawValue,
+                    phase: 0,
+                    source: source,
+                    destination: destination.baseAddress.unsafelyUnwrapped,
+                    count: count
+                )
+                return count
+            }
+        } else {
+            buffer.writeBytes(payload)
+        }
+    }
+
+    /// Appends a frame header (at most 14 bytes) for `count` payload bytes.
+    private static func writeHeader(
+        firstByte: UInt8,
+        count: Int,
+        maskingKey: WebSocketMaskingKey?,
+        into buffer: inout ByteBuffer
+    ) {
         precondition(
             firstByte & 0x08 == 0 || (count <= 125 && firstByte & 0x80 != 0),
             "control frames must be final and carry at most 125 bytes"
@@ -151,24 +191,6 @@ extension WebSocketFrame {
         }
         withUnsafeBytes(of: &header) { raw in
             buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[0..<headerLength]))
-        }
-        guard count > 0 else {
-            return
-        }
-        if let maskingKey {
-            let source = payload.baseAddress.unsafelyUnwrapped
-            _ = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { destination in
-                webSocketApplyMask(
-                    key: maskingKey.rawValue,
-                    phase: 0,
-                    source: source,
-                    destination: destination.baseAddress.unsafelyUnwrapped,
-                    count: count
-                )
-                return count
-            }
-        } else {
-            buffer.writeBytes(payload)
         }
     }
 }

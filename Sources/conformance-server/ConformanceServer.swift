@@ -1,0 +1,77 @@
+import EngineIO
+import Glibc
+import HTTP
+import HTTPCore
+import IOCore
+import IOPosix
+
+/// `conformance-server --port N`: the configuration the official Engine.IO v4 and Socket.IO v5 test
+/// suites expect (their specs' "Test suite" sections): ping interval 300 ms, ping timeout 200 ms,
+/// max payload 1,000,000, CORS `*`; an Engine.IO echo at `/engine.io/`.
+enum ConformanceServer {
+    static func main(arguments: [String]) async -> Int32 {
+        var port = 3000
+        var loops = 1
+        var index = 0
+        while index < arguments.count {
+            switch (arguments[index], index + 1 < arguments.count ? arguments[index + 1] : nil) {
+            case ("--port", let value?) where Int(value) != nil:
+                port = Int(value)!
+            case ("--loops", let value?) where Int(value) != nil:
+                loops = Int(value)!
+            default:
+                let message = "usage: conformance-server --port N [--loops N]\n"
+                _ = message.withCString { write(2, $0, strlen($0)) }
+                return 64
+            }
+            index += 2
+        }
+        ProcessSetup.ignoreSIGPIPE()
+        let signals = SignalWaiter.signals([SIGTERM, SIGINT])
+        do {
+            var engine = EngineIOConfiguration()
+            engine.pingInterval = .milliseconds(300)
+            engine.pingTimeout = .milliseconds(200)
+            engine.maxPayload = 1_000_000
+            engine.cors = CORSPolicy(origins: .any)
+            let echo = EngineIOServer(configuration: engine) { session in session.delegate = EchoSession.shared }
+            let group = try EventLoopGroup(loopCount: loops)
+            var http = HTTPServerConfiguration()
+            http.limits.maximumBodySize = 2_000_000
+            let router = Router(engineIO: echo)
+            let server = try HTTPServer.start(group: group, server: ServerConfiguration(host: "127.0.0.1", port: port), http: http) { _ in router }
+            print("conformance-server listening on \(server.localAddress)")
+            for await _ in signals { break }
+            await server.shutdown(gracePeriod: .seconds(1))
+            group.shutdown()
+            return 0
+        } catch {
+            print("conformance-server: \(error)")
+            return 1
+        }
+    }
+}
+
+/// Sends the Engine.IO paths to their server; 404 elsewhere.
+final class Router: HTTPResponder, @unchecked Sendable {
+    // @unchecked Sendable: immutable; the servers it routes to are thread-safe.
+    let engineIO: EngineIOServer
+    init(engineIO: EngineIOServer) { self.engineIO = engineIO }
+
+    func respond(to request: HTTPRequest, with writer: HTTPResponseWriter) {
+        if self.engineIO.matches(request) {
+            self.engineIO.handle(request, writer: writer)
+        } else {
+            writer.send(status: 404, text: "Not Found")
+        }
+    }
+}
+
+/// Echoes every Engine.IO message back unchanged, text as text and binary as binary.
+final class EchoSession: EngineIOSessionDelegate, @unchecked Sendable {
+    // @unchecked Sendable: no stored state.
+    static let shared = EchoSession()
+    func engineIOSession(_ session: EngineIOSession, didReceiveText text: ByteBuffer) { session.send(text: text) }
+    func engineIOSession(_ session: EngineIOSession, didReceiveBinary data: ByteBuffer) { session.send(binary: data) }
+    func engineIOSessionDidClose(_ session: EngineIOSession, reason: EngineIOCloseReason) {}
+}
