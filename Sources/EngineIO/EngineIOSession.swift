@@ -270,6 +270,11 @@ public final class EngineIOSession {
             }
         case .pong:
             self.receivedPong()
+        case .close where overPolling:
+            // A client that closes sends its last poll and this POST at the same moment, on two
+            // connections; when both arrive in one loop tick, let the poll register first so that it is
+            // released with a noop instead of finding the session gone.
+            self.loop.executeLocal { [weak self] in self?.finish(.transportClose, clientInitiated: true) }
         case .close:
             self.finish(.transportClose, clientInitiated: true)
         case .ping:
