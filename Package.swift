@@ -78,7 +78,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "conformance-server",
-            dependencies: ["EngineIO", "SocketIO", "HTTP", "HTTPCore", "IOCore", "IOPosix"],
+            dependencies: ["EngineIO", "SocketIO", "JSON", "HTTP", "HTTPCore", "IOCore", "IOPosix"],
             swiftSettings: strictSettings
         ),
         .executableTarget(

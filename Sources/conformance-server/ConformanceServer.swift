@@ -4,10 +4,13 @@ import HTTP
 import HTTPCore
 import IOCore
 import IOPosix
+import JSON
+import SocketIO
 
 /// `conformance-server --port N`: the configuration the official Engine.IO v4 and Socket.IO v5 test
 /// suites expect (their specs' "Test suite" sections): ping interval 300 ms, ping timeout 200 ms,
-/// max payload 1,000,000, CORS `*`; an Engine.IO echo at `/engine.io/`.
+/// max payload 1,000,000, CORS `*`; an Engine.IO echo at `/engine.io/` and, at `/socket.io/`, the Socket.IO
+/// test app (namespaces `/` and `/custom`, connect timeout 1 s).
 enum ConformanceServer {
     static func main(arguments: [String]) async -> Int32 {
         var port = 3000
@@ -36,9 +39,15 @@ enum ConformanceServer {
             engine.cors = CORSPolicy(origins: .any)
             let echo = EngineIOServer(configuration: engine) { session in session.delegate = EchoSession.shared }
             let group = try EventLoopGroup(loopCount: loops)
+            var socketIO = SocketIOConfiguration()
+            socketIO.engine = engine
+            socketIO.engine.path = "/socket.io/"
+            socketIO.connectTimeout = .seconds(1)
+            let io = SocketIOServer(group: group, configuration: socketIO)
+            Self.installTestApp(on: io)
             var http = HTTPServerConfiguration()
             http.limits.maximumBodySize = 2_000_000
-            let router = Router(engineIO: echo)
+            let router = Router(engineIO: echo, socketIO: io)
             let server = try HTTPServer.start(group: group, server: ServerConfiguration(host: "127.0.0.1", port: port), http: http) { _ in router }
             print("conformance-server listening on \(server.localAddress)")
             for await _ in signals { break }
@@ -52,15 +61,32 @@ enum ConformanceServer {
     }
 }
 
-/// Sends the Engine.IO paths to their server; 404 elsewhere.
+extension ConformanceServer {
+    /// The app the Socket.IO v5 suite talks to.
+    static func installTestApp(on io: SocketIOServer) {
+        let main = io.main
+        main.onConnection { socket in try? socket.emit("auth", [socket.handshake.auth]) }
+        main.on("message") { socket, event in try? socket.emit("message-back", Array(event.arguments)) }
+        main.on("message-with-ack") { _, event in event.ack?(event.arguments) }
+        io.of("/custom").onConnection { socket in try? socket.emit("auth", [socket.handshake.auth]) }
+    }
+}
+
+/// Sends the Engine.IO and Socket.IO paths to their servers; 404 elsewhere.
 final class Router: HTTPResponder, @unchecked Sendable {
     // @unchecked Sendable: immutable; the servers it routes to are thread-safe.
     let engineIO: EngineIOServer
-    init(engineIO: EngineIOServer) { self.engineIO = engineIO }
+    let socketIO: SocketIOServer
+    init(engineIO: EngineIOServer, socketIO: SocketIOServer) {
+        self.engineIO = engineIO
+        self.socketIO = socketIO
+    }
 
     func respond(to request: HTTPRequest, with writer: HTTPResponseWriter) {
         if self.engineIO.matches(request) {
             self.engineIO.handle(request, writer: writer)
+        } else if self.socketIO.matches(request) {
+            self.socketIO.handle(request, writer: writer)
         } else {
             writer.send(status: 404, text: "Not Found")
         }
