@@ -12,7 +12,7 @@ set -euo pipefail
 
 usage() {
     echo "usage: Fuzz/run.sh TARGET SECONDS" >&2
-    echo "targets: WebSocketFrameFuzz HTTPRequestFuzz HTTPResponseFuzz" >&2
+    echo "targets: WebSocketFrameFuzz HTTPRequestFuzz HTTPResponseFuzz JSONFuzz EngineIOFuzz SocketIOFuzz" >&2
     exit 2
 }
 
@@ -27,6 +27,9 @@ cd "$(dirname "$0")/.."
 case "$target" in
     WebSocketFrameFuzz) modules=(IOCore WebSocketCore) ;;
     HTTPRequestFuzz | HTTPResponseFuzz) modules=(IOCore HTTPCore) ;;
+    JSONFuzz) modules=(IOCore JSON) ;;
+    EngineIOFuzz) modules=(IOCore EngineIOCore) ;;
+    SocketIOFuzz) modules=(IOCore JSON SocketIOCore) ;;
     *) usage ;;
 esac
 
@@ -56,6 +59,10 @@ for module in "${modules[@]}"; do
 done
 echo "linking $target" >&2
 swiftc "${flags[@]}" -module-name "${target}Main" "Fuzz/$target.swift" "${objects[@]}" -o "$out/$target"
+
+# A trap must reach libFuzzer's handler at once: the Swift backtracer was seen to hang for minutes
+# under ASan before libFuzzer could write the crash file.
+export SWIFT_BACKTRACE=enable=no
 
 corpora=("$corpus")
 [[ -d $seeds ]] && corpora+=("$seeds")
