@@ -83,7 +83,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "bench-server",
-            dependencies: ["HTTP", "HTTPCore", "WebSocketCore", "IOCore", "IOPosix", "IOTLS"],
+            dependencies: ["SocketIO", "JSON", "HTTP", "HTTPCore", "WebSocketCore", "IOCore", "IOPosix", "IOTLS"],
             swiftSettings: strictSettings
         ),
 

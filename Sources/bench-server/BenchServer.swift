@@ -4,10 +4,13 @@ import HTTPCore
 import IOCore
 import IOPosix
 import IOTLS
+import JSON
+import SocketIO
 import WebSocketCore
 
 /// `bench-server`: the benchmark target. `GET /echo` upgrades to a WebSocket that echoes every message;
-/// `GET /health` answers 200.
+/// `GET /health` answers 200; `/socket.io/` serves the Socket.IO benchmark app: every client joins room
+/// `r`, event `echo` acks its arguments back, event `bcast` emits its arguments as `bcast` to room `r`.
 enum BenchServer {
     static let usage = """
         Usage: bench-server --port N [--host ADDRESS] [--loops N] [--pin] [--tls-cert FILE --tls-key FILE]
@@ -47,7 +50,12 @@ enum BenchServer {
             let group = try EventLoopGroup(loopCount: loops, pinToCPUs: pin)
             var configuration = ServerConfiguration(host: options["--host"] ?? "127.0.0.1", port: port, tls: tls)
             configuration.backlog = 65535
-            let server = try HTTPServer.start(group: group, server: configuration) { _ in BenchResponder() }
+            let io = SocketIOServer(group: group)
+            io.main.onConnection { socket in socket.join("r") }
+            io.main.on("echo") { _, event in event.ack?(event.arguments) }
+            io.main.on("bcast") { _, event in try? io.main.to("r").emit("bcast", Array(event.arguments)) }
+            let responder = BenchResponder(socketIO: io)
+            let server = try HTTPServer.start(group: group, server: configuration) { _ in responder }
             print("bench-server listening on \(server.localAddress) tls=\(tls != nil) loops=\(loops)")
             for await _ in signals { break }
             await server.shutdown(gracePeriod: .seconds(1))
@@ -66,8 +74,16 @@ enum BenchServer {
 }
 
 /// Routes the benchmark endpoints.
-final class BenchResponder: HTTPResponder {
+final class BenchResponder: HTTPResponder, @unchecked Sendable {
+    // @unchecked Sendable: immutable; the Socket.IO server is thread-safe.
+    let socketIO: SocketIOServer
+    init(socketIO: SocketIOServer) { self.socketIO = socketIO }
+
     func respond(to request: HTTPRequest, with writer: HTTPResponseWriter) {
+        if self.socketIO.matches(request) {
+            self.socketIO.handle(request, writer: writer)
+            return
+        }
         switch request.head.path {
         case "/echo":
             WebSocketUpgrade.upgrade(request, with: writer, configuration: WebSocketConfiguration(), delegate: EchoDelegate.shared)
