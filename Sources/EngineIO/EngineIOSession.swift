@@ -79,6 +79,8 @@ public final class EngineIOSession {
     private var pingSentAt: ContinuousClock.Instant?
     /// Whether the session has ended.
     public private(set) var isClosed = false
+    /// The client sent a close packet over polling; the session ends as soon as its last poll is released.
+    private var closingByClient = false
 
     init(id: String, loop: EventLoop, handshake: EngineIOHandshakeInfo, server: EngineIOServer, websocket: WebSocketLink?) {
         self.id = id
@@ -200,6 +202,12 @@ public final class EngineIOSession {
             sink.answerError(.badRequest(.transportMismatch))
             return
         }
+        if self.closingByClient {
+            // The poll that raced the client's close packet: release it and end the session.
+            self.pendingPoll = sink
+            self.finish(.transportClose, clientInitiated: true)
+            return
+        }
         if self.pendingPoll != nil {
             // Two polls at once break the protocol: the session ends, the first poll hears `1`, this one 400.
             self.finish(.transportError, clientInitiated: false)
@@ -270,11 +278,15 @@ public final class EngineIOSession {
             }
         case .pong:
             self.receivedPong()
-        case .close where overPolling:
-            // A client that closes sends its last poll and this POST at the same moment, on two
-            // connections; when both arrive in one loop tick, let the poll register first so that it is
-            // released with a noop instead of finding the session gone.
-            self.loop.executeLocal { [weak self] in self?.finish(.transportClose, clientInitiated: true) }
+        case .close where overPolling && self.pendingPoll == nil:
+            // A client that closes sends this POST while its last poll may still be on the way, on another
+            // connection (maybe another loop). Give that poll a moment to arrive so that it is released with
+            // a noop instead of meeting an unknown session.
+            guard !self.closingByClient else { return }
+            self.closingByClient = true
+            self.loop.scheduleTimer(after: .milliseconds(50)) { [weak self] in
+                self?.finish(.transportClose, clientInitiated: true)
+            }
         case .close:
             self.finish(.transportClose, clientInitiated: true)
         case .ping:
