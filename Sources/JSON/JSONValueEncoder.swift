@@ -87,7 +87,8 @@ final class EncodingNode {
     /// Makes the node an object (keeping members already there) for a keyed container.
     func becomeObject() {
         if case .object = self.content { return }
-        self.content = .object(OrderedKeyedStorage())
+        // Room for a few members up front saves the 1 -> 2 -> 4 regrowth of typical small structs.
+        self.content = .object(OrderedKeyedStorage(minimumCapacity: 4))
     }
 
     /// Makes the node an array (keeping elements already there) for an unkeyed container.
