@@ -67,11 +67,21 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // The OpenAI-compatible chat completions client.
+        .target(
+            name: "OpenAI",
+            dependencies: [
+                "HTTP", "HTTPCore", "IOCore", "IOPosix", "IOTLS", "JSON",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
         // The program.
         .executableTarget(
             name: "earpiece",
             dependencies: [
-                "HTTP", "HTTPCore", "IOCore", "IOPosix", "IOTLS",
+                "HTTP", "HTTPCore", "IOCore", "IOPosix", "IOTLS", "OpenAI", "JSON",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -94,6 +104,11 @@ let package = Package(
         .testTarget(name: "IOPosixTests", dependencies: ["IOCore", "IOPosix", "IOTLS", "TestKit"], swiftSettings: strictSettings),
         .testTarget(name: "IOTLSTests", dependencies: ["IOCore", "IOTLS", "TestKit"], swiftSettings: strictSettings),
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore", "IOCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "OpenAITests",
+            dependencies: ["OpenAI", "HTTP", "HTTPCore", "IOCore", "IOPosix", "IOTLS", "JSON", "TestKit"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "IOCore"], swiftSettings: strictSettings),
         .testTarget(name: "EngineIOCoreTests", dependencies: ["EngineIOCore", "IOCore"], swiftSettings: strictSettings),
         .testTarget(name: "SocketIOCoreTests", dependencies: ["SocketIOCore", "JSON", "IOCore"], swiftSettings: strictSettings),
