@@ -33,8 +33,9 @@ public struct EngineIOHandshake: Hashable, Sendable {
         self.maxPayload = maxPayload
     }
 
-    /// Appends the JSON object, e.g.
-    /// `{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000}`.
+    /// Appends the JSON object, keys in the reference's order, e.g.
+    /// `{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],"pingInterval":300,`
+    /// `"pingTimeout":200,"maxPayload":1000000}` (one line, no spaces).
     public func writeJSON(into buffer: inout ByteBuffer) {
         buffer.writeString("{\"sid\":")
         EngineIOJSON.writeString(self.sid, into: &buffer)

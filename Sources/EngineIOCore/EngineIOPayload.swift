@@ -52,7 +52,8 @@ public enum EngineIOPayload {
         return packets
     }
 
-    /// Decodes a whole payload held in a buffer, all or nothing; see ``decode(_:maxPackets:)-(UnsafeRawBufferPointer,_)``.
+    /// Decodes a whole payload held in a buffer, all or nothing; see
+    /// ``decode(_:maxPackets:)-(UnsafeRawBufferPointer,_)``.
     public static func decode(_ buffer: ByteBuffer, maxPackets: Int) throws(EngineIODecodeError) -> [EngineIOPacket] {
         try buffer.withUnsafeReadableBytes { bytes throws(EngineIODecodeError) in
             try self.decode(bytes, maxPackets: maxPackets)

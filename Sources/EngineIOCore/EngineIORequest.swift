@@ -250,7 +250,9 @@ public struct EngineIORequestError: Error, Hashable, Sendable, CustomStringConve
     /// Appends the raw HTTP response the reference writes on a refused upgrade request, before
     /// closing the connection: always `400 Bad Request`, the message as a `text/html` body.
     public func writeWebSocketRejection(into buffer: inout ByteBuffer) {
-        buffer.writeString("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\nContent-Length: ")
+        buffer.writeString(
+            "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\nContent-Length: "
+        )
         buffer.writeDecimal(self.message.utf8.count)
         buffer.writeString("\r\n\r\n")
         buffer.writeString(self.message)

@@ -84,7 +84,10 @@ public struct SocketIOBinaryReassembler: Sendable {
     }
 
     /// The header turned into an EVENT or ACK with `buffers` in place of its placeholders.
-    static func complete(_ header: SocketIOPacket, buffers: [ByteBuffer]) throws(SocketIODecodeError) -> SocketIOPacket {
+    static func complete(
+        _ header: SocketIOPacket,
+        buffers: [ByteBuffer]
+    ) throws(SocketIODecodeError) -> SocketIOPacket {
         var packet = header
         packet.type = header.type == .binaryEvent ? .event : .ack
         packet.attachments = 0
@@ -132,7 +135,10 @@ public struct SocketIOBinaryReassembler: Sendable {
     }
 
     /// The attachment a placeholder object designates.
-    static func attachment(for placeholder: JSONObject, in buffers: [ByteBuffer]) throws(SocketIODecodeError) -> ByteBuffer {
+    static func attachment(
+        for placeholder: JSONObject,
+        in buffers: [ByteBuffer]
+    ) throws(SocketIODecodeError) -> ByteBuffer {
         guard placeholder.count == 2, case .number(let number) = placeholder["num"], let index = number.intValue,
             index >= 0, index < buffers.count
         else {

@@ -76,7 +76,14 @@ extension SocketIOPacket {
         into text: inout ByteBuffer,
         attachments: inout [ByteBuffer]
     ) {
-        Self.writeEvent(namespace: namespace, name: name, arguments: arguments, id: id, into: &text, attachments: &attachments)
+        Self.writeEvent(
+            namespace: namespace,
+            name: name,
+            arguments: arguments,
+            id: id,
+            into: &text,
+            attachments: &attachments
+        )
     }
 
     /// Encodes the EVENT `[name, arguments...]` from a slice of arguments; see
@@ -89,7 +96,14 @@ extension SocketIOPacket {
         into text: inout ByteBuffer,
         attachments: inout [ByteBuffer]
     ) {
-        Self.writeEvent(namespace: namespace, name: name, arguments: arguments, id: id, into: &text, attachments: &attachments)
+        Self.writeEvent(
+            namespace: namespace,
+            name: name,
+            arguments: arguments,
+            id: id,
+            into: &text,
+            attachments: &attachments
+        )
     }
 
     /// Encodes the ACK `[arguments...]` for ack id `id` without building the packet or its array

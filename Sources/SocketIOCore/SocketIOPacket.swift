@@ -111,7 +111,11 @@ public struct SocketIOPacket: Hashable, Sendable, CustomStringConvertible {
 
     /// A CONNECT_ERROR `{"message":...}`, the form official clients understand (a bare string leaves
     /// the JS client with an empty message), with `data` when given.
-    public static func connectError(namespace: String = "/", message: String, data: JSONValue? = nil) -> SocketIOPacket {
+    public static func connectError(
+        namespace: String = "/",
+        message: String,
+        data: JSONValue? = nil
+    ) -> SocketIOPacket {
         var object = JSONObject(minimumCapacity: data == nil ? 1 : 2)
         object["message"] = .string(message)
         if let data {
