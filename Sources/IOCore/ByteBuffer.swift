@@ -52,6 +52,7 @@ public struct ByteBuffer: Sendable, Hashable {
     public func withUnsafeReadableBytes<R, E: Error>(
         _ body: (UnsafeRawBufferPointer) throws(E) -> R
     ) throws(E) -> R {
+        // Array's own method is untyped `rethrows`, so a typed error travels out through a Result.
         let start = self.readerIndex
         let result: Result<R, E> = self.bytes.withUnsafeBytes { raw in
             do throws(E) {
@@ -61,6 +62,14 @@ public struct ByteBuffer: Sendable, Hashable {
             }
         }
         return try result.get()
+    }
+
+    /// Calls `body` with the unread bytes; the non-throwing fast path (no `Result` round trip, which
+    /// costs a copy of a large `R`). The pointer is valid only inside `body`.
+    @inlinable
+    public func withUnsafeReadableBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        let start = self.readerIndex
+        return self.bytes.withUnsafeBytes { raw in body(UnsafeRawBufferPointer(rebasing: raw[start...])) }
     }
 
     /// Marks `count` bytes as read. Releases the storage once everything is read and it is large,
