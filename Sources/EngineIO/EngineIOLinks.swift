@@ -62,6 +62,13 @@ struct PollSink: Sendable {
         if writer.loop.inEventLoop { send() } else { writer.loop.execute(send) }
     }
 
+    /// Drops the request's connection without answering, so the client sees a transport error.
+    func abort() {
+        let writer = self.writer
+        let drop: @Sendable () -> Void = { writer.value.connection.abort(nil) }
+        if writer.loop.inEventLoop { drop() } else { writer.loop.execute(drop) }
+    }
+
     func answerError(_ error: EngineIORequestError) {
         let writer = self.writer
         let headers = self.extraHeaders

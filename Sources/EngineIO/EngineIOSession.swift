@@ -74,6 +74,7 @@ public final class EngineIOSession {
     private var probe: WebSocketLink?
     private var probeAnswered = false
     private var upgradeTimer: ScheduledTimer?
+    private var lingerTimer: ScheduledTimer?
     private var pingTimer: ScheduledTimer?
     private var pongTimer: ScheduledTimer?
     private var pingSentAt: ContinuousClock.Instant?
@@ -192,7 +193,25 @@ public final class EngineIOSession {
 
     // MARK: Polling requests (on the session's loop)
 
+    /// Keeps a closed polling session reachable for one more poll, to hand over its last packets and `1`.
+    private func linger() {
+        self.lingerTimer = self.loop.scheduleTimer(after: self.configuration.pingInterval + self.configuration.pingTimeout) { [weak self] in
+            guard let self else { return }
+            self.lingerTimer = nil
+            self.outbox.removeAll()
+            self.server.removeSession(self.id)
+        }
+    }
+
     func handleGet(_ sink: PollSink) {
+        if self.isClosed, let timer = self.lingerTimer {
+            timer.cancel()
+            self.lingerTimer = nil
+            self.pendingPoll = sink
+            self.flushPoll()
+            self.server.removeSession(self.id)
+            return
+        }
         self.checkPongDeadline()
         guard !self.isClosed else {
             sink.answerError(.unknownSessionID)
@@ -392,24 +411,41 @@ public final class EngineIOSession {
     private func finish(_ reason: EngineIOCloseReason, clientInitiated: Bool) {
         guard !self.isClosed else { return }
         self.isClosed = true
-        self.server.removeSession(self.id)
         self.pingTimer?.cancel()
         self.pongTimer?.cancel()
         self.upgradeTimer?.cancel()
         self.pingTimer = nil
         self.pongTimer = nil
         self.upgradeTimer = nil
+        var lingers = false
         switch self.transport {
+        case .polling where clientInitiated:
+            // A client's own close packet releases its poll with a noop.
+            self.pendingPoll?.answer(status: 200, contentType: "text/plain; charset=UTF-8", body: ByteBuffer(string: "6"))
+        case .polling where reason == .serverShuttingDown:
+            // Draining: drop the poll's connection without an answer. A close packet would tell official
+            // clients the end is deliberate and they would not reconnect (to another node).
+            self.pendingPoll?.abort()
         case .polling:
-            if let poll = self.pendingPoll {
-                // A client's own close packet releases its poll with a noop; a server close says `1`.
-                poll.answer(status: 200, contentType: "text/plain; charset=UTF-8", body: ByteBuffer(string: clientInitiated ? "6" : "1"))
+            // The server ends the session: what was queued (a DISCONNECT, say) goes out first, then `1`.
+            // Without a poll to carry them, a deliberate close keeps the session for one more poll; after a
+            // protocol failure nothing is worth delivering and the session goes at once, as in the reference.
+            let hasLastWords = !self.outbox.isEmpty && reason == .forcedClose
+            self.outbox.append(.close)
+            if self.pendingPoll != nil {
+                self.flushPoll()
+            } else if hasLastWords {
+                lingers = true
+                self.linger()
             }
         case .websocket(let link):
             link.close(goingAway: reason == .serverShuttingDown)
         }
+        if !lingers {
+            self.server.removeSession(self.id)
+            self.outbox.removeAll()
+        }
         self.pendingPoll = nil
-        self.outbox.removeAll()
         self.probe?.close()
         self.probe = nil
         let delegate = self.delegate

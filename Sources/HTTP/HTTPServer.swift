@@ -168,9 +168,16 @@ public final class HTTPServerConnection: ConnectionHandler {
     }
 
     public func connectionDidReadEOF(_ connection: Connection) {
-        // A request cut off by EOF is abandoned; an answer in progress is still sent before closing.
-        if self.state != .responding { connection.close() }
         self.draining = true
+        // A request cut off by EOF is abandoned; so is a held answer (a long-poll) whose client hung up:
+        // whoever holds it must hear that now, not when it finally answers into a dead connection.
+        if self.state == .responding, let writer = self.pendingWriter, !writer.isComplete, let onClose = writer.onConnectionClose {
+            writer.onConnectionClose = nil
+            onClose()
+            connection.close()
+        } else if self.state != .responding {
+            connection.close()
+        }
     }
 
     public func connectionShouldDrain(_ connection: Connection) {

@@ -16,24 +16,29 @@ public struct SocketIOEvent {
 }
 
 /// Answers one client event that asked for an acknowledgement. Call it once; a second call sends a
-/// duplicate that clients ignore.
-public struct SocketIOAck {
-    let socket: SocketIOSocket
+/// duplicate that clients ignore. It may be called from any thread or task (it hops to the socket's loop).
+public struct SocketIOAck: Sendable {
+    let socket: LoopBound<SocketIOSocket>
     let id: Int
 
     /// Sends the acknowledgement with `arguments` (for example an event's own arguments, echoed).
     public func callAsFunction(_ arguments: ArraySlice<JSONValue>) {
-        self.socket.sendAck(id: self.id, arguments: arguments)
+        let (socket, id) = (self.socket, self.id)
+        if socket.loop.inEventLoop {
+            socket.value.sendAck(id: id, arguments: arguments)
+        } else {
+            socket.loop.execute { socket.value.sendAck(id: id, arguments: arguments) }
+        }
     }
 
     /// Sends the acknowledgement with `arguments`.
     public func callAsFunction(_ arguments: [JSONValue]) {
-        self.socket.sendAck(id: self.id, arguments: arguments[...])
+        self(arguments[...])
     }
 
     /// Sends the acknowledgement with the given arguments.
     public func callAsFunction(_ arguments: JSONValue...) {
-        self.socket.sendAck(id: self.id, arguments: arguments[...])
+        self(arguments[...])
     }
 }
 
@@ -122,7 +127,7 @@ public final class SocketIOSocket {
 
     func dispatch(_ packet: SocketIOPacket) {
         guard let name = packet.eventName else { return }
-        let ack = packet.id.map { SocketIOAck(socket: self, id: $0) }
+        let ack = packet.id.map { SocketIOAck(socket: LoopBound(self, loop: self.loop), id: $0) }
         let event = SocketIOEvent(name: name, arguments: packet.arguments, ack: ack)
         if let handler = self.handlers[name] ?? self.namespaceHandlers.events[name] {
             handler(self, event)
@@ -164,21 +169,6 @@ public final class SocketIOSocket {
         var attachments: [ByteBuffer] = []
         SocketIOPacket.encodeEvent(namespace: self.namespace.name, name: event, arguments: arguments, id: id, into: &text, attachments: &attachments)
         self.client.send(SocketIOEncodedPacket(text: text, attachments: attachments))
-    }
-
-    /// Sends `event` and waits for the client's answer.
-    public func emitWithAck(_ event: String, _ arguments: [JSONValue] = [], timeout: Duration) async throws -> [JSONValue] {
-        let bound = LoopBound(self, loop: self.loop)
-        return try await withCheckedThrowingContinuation { continuation in
-            let start: @Sendable () -> Void = {
-                do {
-                    try bound.value.emit(event, arguments, timeout: timeout) { continuation.resume(with: $0.mapError { $0 as any Error }) }
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-            if bound.loop.inEventLoop { start() } else { bound.loop.execute(start) }
-        }
     }
 
     /// Registers an answer expected for a packet this socket is about to receive (a broadcast with ack).
@@ -256,6 +246,17 @@ public final class SocketIOSocket {
         self.close(reason: .serverNamespaceDisconnect)
     }
 
+    /// Closes the connection's transport without a DISCONNECT packet, so the client reconnects (to another
+    /// node when this one drains); the socket ends with reason "server shutting down".
+    public func closeTransport() {
+        self.client.session.close(reason: .serverShuttingDown)
+    }
+
+    /// A handle to this socket for other threads and tasks.
+    public var handle: SocketIOSocketHandle {
+        SocketIOSocketHandle(socket: LoopBound(self, loop: self.loop), id: self.id)
+    }
+
     /// Ends the socket: leaves the rooms, fails pending acks, tells the handlers.
     func close(reason: SocketIODisconnectReason) {
         guard self.isConnected else { return }
@@ -274,7 +275,10 @@ public final class SocketIOSocket {
             pending.timer?.cancel()
             pending.callback(.failure(.disconnected))
         }
-        let handlers = self.disconnectHandlers + self.namespaceHandlers.disconnect
+        // Appended one by one: concatenating `[@Sendable F]` onto `[F]` makes Swift 6.3 on Linux cast
+        // the array at run time, and that cast traps.
+        var handlers = self.disconnectHandlers
+        for handler in self.namespaceHandlers.disconnect { handlers.append(handler) }
         self.disconnectHandlers = []
         self.handlers = [:]
         self.anyHandler = nil
@@ -289,3 +293,53 @@ public final class SocketIOSocket {
 
 @available(*, unavailable)
 extension SocketIOSocket: Sendable {}
+
+/// A socket as seen from any thread or task: each call hops to the socket's loop. For application code
+/// that runs in Swift concurrency (an actor per conversation, say) rather than in loop callbacks.
+public struct SocketIOSocketHandle: Sendable, Hashable {
+    let socket: LoopBound<SocketIOSocket>
+    /// The socket id.
+    public let id: String
+
+    /// The loop that owns the socket.
+    public var loop: EventLoop { self.socket.loop }
+
+    private func onLoop(_ body: @escaping @Sendable (SocketIOSocket) -> Void) {
+        let socket = self.socket
+        if socket.loop.inEventLoop { body(socket.value) } else { socket.loop.execute { body(socket.value) } }
+    }
+
+    /// Sends `event`; does nothing if the socket has disconnected by then.
+    public func emit(_ event: String, _ arguments: [JSONValue] = [], volatile: Bool = false) {
+        self.onLoop { try? $0.emit(event, arguments, volatile: volatile) }
+    }
+
+    /// Sends `event` and waits for the client's answer.
+    /// - Throws: ``SocketIOAckError`` on timeout or disconnection, ``SocketIOEmitError`` for a reserved name.
+    public func emitWithAck(_ event: String, _ arguments: [JSONValue] = [], timeout: Duration) async throws -> [JSONValue] {
+        try await withCheckedThrowingContinuation { continuation in
+            self.onLoop { socket in
+                do {
+                    try socket.emit(event, arguments, timeout: timeout) { continuation.resume(with: $0.mapError { $0 as any Error }) }
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    /// Joins `room`.
+    public func join(_ room: String) { self.onLoop { $0.join(room) } }
+
+    /// Leaves `room`.
+    public func leave(_ room: String) { self.onLoop { $0.leave(room) } }
+
+    /// Leaves the namespace; see ``SocketIOSocket/disconnect(closeTransport:)``.
+    public func disconnect(closeTransport: Bool = false) { self.onLoop { $0.disconnect(closeTransport: closeTransport) } }
+
+    /// Closes the transport so the client reconnects; see ``SocketIOSocket/closeTransport()``.
+    public func closeTransport() { self.onLoop { $0.closeTransport() } }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.id == rhs.id }
+    public func hash(into hasher: inout Hasher) { hasher.combine(self.id) }
+}

@@ -45,6 +45,7 @@ enum ConformanceServer {
             socketIO.connectTimeout = .seconds(1)
             let io = SocketIOServer(group: group, configuration: socketIO)
             Self.installTestApp(on: io)
+            Self.installInteropApp(on: io)
             var http = HTTPServerConfiguration()
             http.limits.maximumBodySize = 2_000_000
             let router = Router(engineIO: echo, socketIO: io)

@@ -96,3 +96,53 @@ def bench_server_tls(certificates):
                      "--tls-cert", certificates["leaf"], "--tls-key", certificates["key"]], port)
     yield server
     server.stop()
+
+
+def start_conformance_server(loops: int = 1) -> Server:
+    """`conformance-server --port N --loops L`: the official suites' configuration (ping 300 ms, timeout 200 ms,
+    maxPayload 1e6, connectTimeout 1 s) with the Engine.IO echo at /engine.io/ and, at /socket.io/, the suites'
+    app plus the /interop app for python-socketio."""
+    port = free_port()
+    return Server([os.path.join(BIN_DIR, "conformance-server"), "--port", str(port), "--loops", str(loops)], port)
+
+
+@pytest.fixture(scope="session")
+def conformance_servers():
+    """One shared conformance-server per loop count, started on first use: `conformance_servers(loops)`."""
+    servers = {}
+
+    def get(loops: int = 1) -> Server:
+        if loops not in servers:
+            servers[loops] = start_conformance_server(loops)
+        server = servers[loops]
+        if server.process.poll() is not None:
+            pytest.fail(f"conformance-server --loops {loops} died (exit {server.process.returncode}): "
+                        f"{server.process.stderr.read().decode(errors='replace')[:2000]}")
+        return server
+
+    yield get
+    for server in servers.values():
+        server.stop()
+
+
+@pytest.fixture
+def conformance_server(request, conformance_servers):
+    """The shared conformance-server with one event loop, or with `request.param` loops when parametrized
+    indirectly (`@pytest.mark.parametrize("conformance_server", [1, 2], indirect=True)`): with two loops, the
+    requests of one session may land on different loops."""
+    return conformance_servers(getattr(request, "param", 1))
+
+
+@pytest.fixture
+def fresh_conformance_server():
+    """A conformance-server of the test's own, for tests that close every session or may crash it."""
+    started = []
+
+    def start(loops: int = 1) -> Server:
+        server = start_conformance_server(loops)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
