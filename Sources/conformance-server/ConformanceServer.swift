@@ -15,15 +15,21 @@ enum ConformanceServer {
     static func main(arguments: [String]) async -> Int32 {
         var port = 3000
         var loops = 1
+        var recovery = false
         var index = 0
         while index < arguments.count {
+            if arguments[index] == "--recovery" {
+                recovery = true
+                index += 1
+                continue
+            }
             switch (arguments[index], index + 1 < arguments.count ? arguments[index + 1] : nil) {
             case ("--port", let value?) where Int(value) != nil:
                 port = Int(value)!
             case ("--loops", let value?) where Int(value) != nil:
                 loops = Int(value)!
             default:
-                let message = "usage: conformance-server --port N [--loops N]\n"
+                let message = "usage: conformance-server --port N [--loops N] [--recovery]\n"
                 _ = message.withCString { write(2, $0, strlen($0)) }
                 return 64
             }
@@ -43,6 +49,8 @@ enum ConformanceServer {
             socketIO.engine = engine
             socketIO.engine.path = "/socket.io/"
             socketIO.connectTimeout = .seconds(1)
+            // Off by default: the suites expect CONNECT answers without a `pid`.
+            if recovery { socketIO.connectionStateRecovery = ConnectionStateRecovery() }
             let io = SocketIOServer(group: group, configuration: socketIO)
             Self.installTestApp(on: io)
             Self.installInteropApp(on: io)

@@ -71,7 +71,7 @@ final class InteropApp: Sendable {
             )
         }
         namespace.onConnection { [self] socket in
-            // Per socket, not `namespace.onDisconnect`: see `installNamespaceDisconnectHook`.
+            // Per socket here; `installNamespaceDisconnectHook` covers `namespace.onDisconnect`.
             socket.onDisconnect { [self] socket, reason in self.recordDisconnect(socket, reason) }
             // Sent after the CONNECT answer: the client learns its id as the server sees it.
             try? socket.emit("welcome", [["sid": .string(socket.id), "auth": socket.handshake.auth]])

@@ -98,12 +98,12 @@ def bench_server_tls(certificates):
     server.stop()
 
 
-def start_conformance_server(loops: int = 1) -> Server:
+def start_conformance_server(loops: int = 1, *extra: str) -> Server:
     """`conformance-server --port N --loops L`: the official suites' configuration (ping 300 ms, timeout 200 ms,
     maxPayload 1e6, connectTimeout 1 s) with the Engine.IO echo at /engine.io/ and, at /socket.io/, the suites'
     app plus the /interop app for python-socketio."""
     port = free_port()
-    return Server([os.path.join(BIN_DIR, "conformance-server"), "--port", str(port), "--loops", str(loops)], port)
+    return Server([os.path.join(BIN_DIR, "conformance-server"), "--port", str(port), "--loops", str(loops), *extra], port)
 
 
 @pytest.fixture(scope="session")
