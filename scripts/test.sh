@@ -24,3 +24,6 @@ fi
 
 echo "== interop (python clients against the built servers)"
 EARPIECE_BIN_DIR="$(swift build "${flags[@]}" --show-bin-path)" python3 -m pytest -q Tests/Interop
+
+echo "== app protocol (schemas and example calls)"
+python3 protocol/validate.py
