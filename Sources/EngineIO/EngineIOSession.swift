@@ -144,7 +144,7 @@ public final class EngineIOSession {
             if self.pendingPoll != nil && !self.flushScheduled {
                 // Coalesce everything sent in this loop tick into one poll response.
                 self.flushScheduled = true
-                self.loop.executeLocal { [weak self] in self?.flushPoll() }
+                self.loop.executeLocal { [self] in self.flushPoll() }
             }
         }
     }
@@ -162,15 +162,18 @@ public final class EngineIOSession {
 
     // MARK: Heartbeat
 
+    // Timer and task closures hold the session strongly: a weak reference would move every retain and
+    // release of this per-message object onto a slow side table. `finish` cancels every timer, which
+    // breaks the cycles.
     private func schedulePing() {
-        self.pingTimer = self.loop.scheduleTimer(after: self.configuration.pingInterval) { [weak self] in
-            guard let self, !self.isClosed else { return }
+        self.pingTimer = self.loop.scheduleTimer(after: self.configuration.pingInterval) { [self] in
+            guard !self.isClosed else { return }
             self.pingTimer = nil
             self.pingSentAt = .now
             self.enqueue(.ping)
-            self.pongTimer = self.loop.scheduleTimer(after: self.configuration.pingTimeout) { [weak self] in
-                self?.pongTimer = nil
-                self?.finish(.pingTimeout, clientInitiated: false)
+            self.pongTimer = self.loop.scheduleTimer(after: self.configuration.pingTimeout) { [self] in
+                self.pongTimer = nil
+                self.finish(.pingTimeout, clientInitiated: false)
             }
         }
     }
@@ -195,8 +198,7 @@ public final class EngineIOSession {
 
     /// Keeps a closed polling session reachable for one more poll, to hand over its last packets and `1`.
     private func linger() {
-        self.lingerTimer = self.loop.scheduleTimer(after: self.configuration.pingInterval + self.configuration.pingTimeout) { [weak self] in
-            guard let self else { return }
+        self.lingerTimer = self.loop.scheduleTimer(after: self.configuration.pingInterval + self.configuration.pingTimeout) { [self] in
             self.lingerTimer = nil
             self.outbox.removeAll()
             self.server.removeSession(self.id)
@@ -241,9 +243,9 @@ public final class EngineIOSession {
             sink.answer(status: 200, contentType: "text/plain; charset=UTF-8", body: ByteBuffer(string: "6"))
         } else {
             self.pendingPoll = sink
-            sink.onClose(sessionLoop: self.loop) { [weak self] in
+            sink.onClose(sessionLoop: self.loop) { [self] in
                 // The client gave up its poll: the reference server treats that as a transport error.
-                guard let self, self.pendingPoll?.serial == sink.serial else { return }
+                guard self.pendingPoll?.serial == sink.serial else { return }
                 self.pendingPoll = nil
                 self.finish(.transportError, clientInitiated: false)
             }
@@ -303,8 +305,8 @@ public final class EngineIOSession {
             // a noop instead of meeting an unknown session.
             guard !self.closingByClient else { return }
             self.closingByClient = true
-            self.loop.scheduleTimer(after: .milliseconds(50)) { [weak self] in
-                self?.finish(.transportClose, clientInitiated: true)
+            self.loop.scheduleTimer(after: .milliseconds(50)) { [self] in
+                self.finish(.transportClose, clientInitiated: true)
             }
         case .close:
             self.finish(.transportClose, clientInitiated: true)
@@ -362,9 +364,9 @@ public final class EngineIOSession {
             return
         }
         self.probe = link
-        self.upgradeTimer = self.loop.scheduleTimer(after: self.configuration.upgradeTimeout) { [weak self] in
-            self?.upgradeTimer = nil
-            self?.abortUpgrade()
+        self.upgradeTimer = self.loop.scheduleTimer(after: self.configuration.upgradeTimeout) { [self] in
+            self.upgradeTimer = nil
+            self.abortUpgrade()
         }
     }
 

@@ -127,9 +127,9 @@ public final class WebSocketConnection: ConnectionHandler {
         self.state = .closeSent
         self.closeCode = code
         self.connection.writeWith { WebSocketFrame.writeClose(code: code, reason: reason, into: &$0) }
-        self.closeTimer = self.connection.loop.scheduleTimer(after: self.configuration.closeTimeout) { [weak self] in
-            self?.closeTimer = nil
-            self?.connection.close()
+        self.closeTimer = self.connection.loop.scheduleTimer(after: self.configuration.closeTimeout) { [self] in
+            self.closeTimer = nil
+            self.connection.close()
         }
     }
 

@@ -216,7 +216,7 @@ public final class Connection: Selectable {
             if rounds == 16 {
                 // Fairness: come back after the other connections had their turn.
                 if self.tls?.hasBufferedPlaintext ?? true {
-                    self.loop.executeLocal { [weak self] in self?.readAvailable() }
+                    self.loop.executeLocal { [self] in self.readAvailable() }
                 }
                 return
             }
@@ -237,7 +237,7 @@ public final class Connection: Selectable {
         self.readingPausedByHandler = false
         self.updateReadInterest()
         if self.tls?.hasBufferedPlaintext == true {
-            self.loop.executeLocal { [weak self] in self?.readAvailable() }
+            self.loop.executeLocal { [self] in self.readAvailable() }
         }
     }
 

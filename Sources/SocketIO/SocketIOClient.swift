@@ -22,8 +22,7 @@ final class SocketIOClient: EngineIOSessionDelegate {
         self.session = session
         self.server = server
         self.decoder = SocketIODecoder(limits: server.configuration.decoderLimits)
-        self.connectTimer = session.loop.scheduleTimer(after: server.configuration.connectTimeout) { [weak self] in
-            guard let self else { return }
+        self.connectTimer = session.loop.scheduleTimer(after: server.configuration.connectTimeout) { [self] in
             self.connectTimer = nil
             // No namespace joined in time: a client that never sends CONNECT holds a session for nothing.
             if self.sockets.isEmpty { self.session.close(reason: .forcedClose) }

@@ -177,8 +177,8 @@ public final class SocketIOSocket {
             callback(.failure(.disconnected))
             return
         }
-        let timer = self.loop.scheduleTimer(after: timeout) { [weak self] in
-            guard let self, let pending = self.pendingAcks.removeValue(forKey: id) else { return }
+        let timer = self.loop.scheduleTimer(after: timeout) { [self] in
+            guard let pending = self.pendingAcks.removeValue(forKey: id) else { return }
             pending.callback(.failure(.timedOut))
         }
         self.pendingAcks[id] = PendingAck(timer: timer, callback: callback)

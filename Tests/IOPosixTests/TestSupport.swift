@@ -7,6 +7,9 @@ import IOCore
 final class BlockingClient: @unchecked Sendable {
     // @unchecked Sendable: a file descriptor; tests use one direction per thread.
     let fd: Int32
+    /// Set once the descriptor is closed, so it is never closed twice: tests run in parallel in one process,
+    /// and a second close could hit a descriptor another test (or an event loop) reused in between.
+    private var closed = false
 
     init(port: Int, host: String = "127.0.0.1", receiveTimeout: Double = 5) throws {
         let address = try SocketAddress(ipAddress: host, port: port)
@@ -23,7 +26,7 @@ final class BlockingClient: @unchecked Sendable {
         }
     }
 
-    deinit { Glibc.close(self.fd) }
+    deinit { if !self.closed { Glibc.close(self.fd) } }
 
     func send(_ bytes: [UInt8]) throws {
         var offset = 0
@@ -67,6 +70,7 @@ final class BlockingClient: @unchecked Sendable {
         var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
         setsockopt(self.fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
         Glibc.close(self.fd)
+        self.closed = true
     }
 }
 
