@@ -1,13 +1,14 @@
 import Glibc
 import Logging
 
-/// The `earpiece` command line: `earpiece serve [flags]`.
+/// The `earpiece` command line: `earpiece serve [flags]`, `earpiece ask [flags] PROMPT`.
 enum Earpiece {
     static let usage = """
         Usage: earpiece <command> [options]
 
         Commands:
           serve     Run the server (HTTP, WebSocket, health endpoints).
+          ask       Send a prompt to an OpenAI-compatible API and stream the answer.
 
         Options of `serve` (each also read from the environment variable in brackets):
           --host ADDRESS     address to bind [HOST], default 0.0.0.0
@@ -16,6 +17,15 @@ enum Earpiece {
           --tls-key FILE     PEM private key [TLS_KEY_FILE]
           --loops N          event loops, default one per CPU [EVENT_LOOPS]
           --log-level LEVEL  trace|debug|info|notice|warning|error|critical [LOG_LEVEL], default info
+
+        Options of `ask PROMPT` (PROMPT "-" reads standard input; the API key comes from OPENAI_API_KEY):
+          --model NAME       model [OPENAI_MODEL], default gpt-4o-mini
+          --base-url URL     API base URL, ending in /v1 [OPENAI_BASE_URL], default https://api.openai.com/v1
+          --ca-file FILE     PEM CA certificates to trust instead of the system store [OPENAI_CA_FILE]
+          --max-tokens N     the most tokens to generate
+          --system TEXT      a system prompt
+          --allow-insecure-http  allow plain http:// to a host that is not loopback
+          The answer goes to standard output as it arrives; token usage and cost go to standard error.
         """
 
     static func main(arguments: [String]) async -> Int32 {
@@ -39,6 +49,20 @@ enum Earpiece {
             }
             bootstrapLogging(level: configuration.logLevel)
             return await Serve.run(configuration)
+        case "ask":
+            let options: Ask.Options
+            do {
+                options = try Ask.Options(arguments: rest, environment: Environment.current)
+            } catch {
+                printError("earpiece ask: \(error.message)\n\n\(usage)")
+                return 64
+            }
+            if options.showHelp {
+                print(usage)
+                return 0
+            }
+            bootstrapLogging(level: Environment.current["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .error)
+            return await Ask.run(options, environment: Environment.current)
         case "-h", "--help", "help":
             print(usage)
             return 0
