@@ -12,7 +12,7 @@ set -euo pipefail
 
 usage() {
     echo "usage: Fuzz/run.sh TARGET SECONDS" >&2
-    echo "targets: WebSocketFrameFuzz HTTPRequestFuzz HTTPResponseFuzz JSONFuzz EngineIOFuzz SocketIOFuzz" >&2
+    echo "targets: WebSocketFrameFuzz HTTPRequestFuzz HTTPResponseFuzz JSONFuzz EngineIOFuzz SocketIOFuzz OpenAIFuzz" >&2
     exit 2
 }
 
@@ -30,6 +30,14 @@ case "$target" in
     JSONFuzz) modules=(IOCore JSON) ;;
     EngineIOFuzz) modules=(IOCore EngineIOCore) ;;
     SocketIOFuzz) modules=(IOCore JSON SocketIOCore) ;;
+    # The OpenAI client's parsers, without its networking: those files form one module, built with
+    # -enable-testing so the fuzz file can reach the internal parsers.
+    OpenAIFuzz)
+        modules=(IOCore HTTPCore JSON)
+        partial_name=OpenAIPure
+        partial_files=(OpenAIError SSEParser RateLimits RetryPolicy Usage ChatCompletion)
+        partial_dir=OpenAI
+        ;;
     *) usage ;;
 esac
 
@@ -57,8 +65,16 @@ for module in "${modules[@]}"; do
         -o "$out/$module.o" Sources/"$module"/*.swift
     objects+=("$out/$module.o")
 done
+main="Fuzz/$target.swift"
+if [[ -n ${partial_name:-} ]]; then
+    echo "compiling $partial_name" >&2
+    swiftc "${flags[@]}" -enable-testing -module-name "$partial_name" -wmo -c \
+        -emit-module -emit-module-path "$out/$partial_name.swiftmodule" \
+        -o "$out/$partial_name.o" $(printf "Sources/$partial_dir/%s.swift " "${partial_files[@]}")
+    objects+=("$out/$partial_name.o")
+fi
 echo "linking $target" >&2
-swiftc "${flags[@]}" -module-name "${target}Main" "Fuzz/$target.swift" "${objects[@]}" -o "$out/$target"
+swiftc "${flags[@]}" -module-name "${target}Main" "$main" "${objects[@]}" -o "$out/$target"
 
 # A trap must reach libFuzzer's handler at once: the Swift backtracer was seen to hang for minutes
 # under ASan before libFuzzer could write the crash file.
