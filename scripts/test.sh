@@ -16,7 +16,7 @@ swift test "${flags[@]}" --skip-build > .build/swift-test.log 2>&1
 status=$?
 set -e
 # The per-test progress lines are noise in CI; failures, issues and the closing summary are kept.
-grep -vE '^(◇|↳)|^✔ Test .* passed' .build/swift-test.log || true
+awk '/^(◇|↳)/ { next } /^✔ Test / && !/^✔ Test run with/ { next } { print }' .build/swift-test.log
 if [ "$status" -ne 0 ]; then
   echo "swift test failed (exit $status)"
   exit "$status"
