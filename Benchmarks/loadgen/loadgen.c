@@ -1,11 +1,14 @@
 /*
- * loadgen.c - a single-threaded epoll WebSocket load generator.
+ * loadgen.c - a single-threaded epoll WebSocket and Socket.IO load generator.
  *
- * Layers, bottom up (so Engine.IO / Socket.IO modes can be added as new workloads):
+ * Layers, bottom up:
  *   net.c      non-blocking TCP and OpenSSL transport, one result enum for both
  *   ws.c       WebSocket handshake and frame codec (pure, no syscalls)
- *   this file  connections and their event loop, framing of messages, and the workloads:
- *              `ws-echo` (closed-loop echo throughput) and `ws-idle` (hold N idle connections).
+ *   sio.c      Engine.IO / Socket.IO packet codec over WebSocket text messages (pure)
+ *   this file  connections and their event loop, framing of messages, run control, reporting,
+ *              and the WebSocket workloads: `ws-echo` (closed-loop echo throughput) and
+ *              `ws-idle` (hold N idle connections). loadgen.h is the interface to the workloads.
+ *   workload_sio.c  the Socket.IO workloads: `sio-echo`, `sio-bcast`, `sio-handshake`, `sio-idle`.
  *
  * Everything is bounded: a hard time limit (with SIGALRM as a last resort), per-connection
  * handshake timeouts, buffer limits, and an early stop when every connection is gone.
@@ -32,203 +35,24 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hist.h"
-#include "net.h"
+#include "loadgen.h"
 #include "ws.h"
-
-/* ------------------------------------------------------------------------------------------ */
-/* Options                                                                                    */
-
-typedef enum { MODE_WS_ECHO, MODE_WS_IDLE } run_mode;
-
-/* Command-line settings; read-only once parsed. */
-typedef struct {
-    run_mode mode;
-    const char *host;
-    int port;
-    const char *path;
-    uint32_t connections;
-    uint32_t inflight;
-    uint32_t size;
-    double duration;
-    double warmup;
-    double hold;
-    int tls;
-    const char *tls_ca;
-    const char *tls_name;
-    uint32_t connect_concurrency;
-    double connect_timeout;
-    double connect_phase_timeout;
-    uint32_t verify_every;
-    int server_pid;
-    int server_cpu;
-    int zero_mask;
-    int binary;
-    uint64_t max_message;
-} run_options;
-
-/* ------------------------------------------------------------------------------------------ */
-/* Connections                                                                                */
-
-typedef enum {
-    CONN_UNSTARTED = 0,
-    CONN_CONNECTING,    /* TCP connect in progress */
-    CONN_TLS_HANDSHAKE, /* SSL_connect in progress */
-    CONN_WS_HANDSHAKE,  /* Upgrade request sent, waiting for 101 */
-    CONN_OPEN,
-    CONN_CLOSED,
-} connection_state;
-
-/* Error categories, each counted and reported separately. */
-typedef enum {
-    ERROR_CONNECT,   /* TCP connect failed */
-    ERROR_TLS,       /* TLS handshake failed */
-    ERROR_HANDSHAKE, /* bad or missing 101 response */
-    ERROR_TIMEOUT,   /* handshake not done in time */
-    ERROR_PROTOCOL,  /* malformed frame from the server */
-    ERROR_VERIFY,    /* echo came back with the wrong size, order or content */
-    ERROR_IO,        /* an open connection was reset, closed or failed */
-    ERROR_STALL,     /* ws-echo: a message still unanswered after STALL_LIMIT_NS at the end */
-    ERROR_CATEGORY_COUNT,
-} error_category;
 
 static const char *const error_category_names[ERROR_CATEGORY_COUNT] = {
     "connect_errors", "tls_errors", "handshake_errors", "timeout_errors",
     "protocol_errors", "verify_errors", "io_errors", "stall_errors",
 };
 
-/* An echo older than this at the end of the run means the server stalled, not that it is slow:
- * even a 10k msgs/s server answers 1,000 outstanding messages in 100 ms. */
-#define STALL_LIMIT_NS 1000000000ull
-
-/*
- * One client connection. Owned by the single loop thread. Buffers are [0, length) with
- * `out_offset` bytes already written; both are compacted in place, never reallocated while a
- * TLS write is pending a retry (the moving-buffer mode makes compaction legal).
- */
-typedef struct connection {
-    net_stream stream;
-    uint64_t started_at;
-    uint8_t *in;
-    uint8_t *out;
-    uint32_t in_length;
-    uint32_t in_capacity;
-    uint32_t out_offset;
-    uint32_t out_length;
-    uint32_t out_capacity;
-    uint32_t index;
-    uint8_t state;
-    uint8_t watching_write;
-    uint8_t read_wants_write;
-    uint8_t in_fragmented_message;
-    /* A fragmented message being reassembled (rare: our peers send small whole frames). */
-    uint8_t *message;
-    uint32_t message_length;
-    uint32_t message_capacity;
-    uint8_t message_opcode;
-    ws_handshake handshake;
-    /* ws-echo: sequence numbers embedded in payloads, the in-flight count, and a ring of send
-     * times (echoes come back in order on one connection, so FIFO pairs them up). */
-    uint64_t next_send_sequence;
-    uint64_t next_receive_sequence;
-    uint64_t *send_times;
-    uint32_t send_head;
-    uint32_t inflight;
-    uint32_t to_send;
-} connection;
-
-typedef enum { PHASE_CONNECT, PHASE_WARMUP, PHASE_MEASURE, PHASE_HOLD, PHASE_DONE } run_phase;
-
-/* A snapshot of everything measured at the start and end of the measurement window. */
-typedef struct {
-    uint64_t time;
-    uint64_t received;
-    double cpu_seconds;
-    uint64_t core_busy_ticks;
-    uint64_t core_total_ticks;
-    uint64_t server_core_busy_ticks;
-    uint64_t server_core_total_ticks;
-    double server_cpu_seconds;
-} snapshot;
-
-typedef struct loadgen loadgen;
-
-/*
- * What runs on top of the WebSocket layer. Each hook returns 0, or -1 if it closed the
- * connection. Engine.IO / Socket.IO modes would be further workloads (framing packets inside
- * WebSocket messages), leaving transport and framing untouched.
- */
-typedef struct {
-    const char *name;
-    int (*on_open)(loadgen *generator, connection *conn);
-    int (*on_message)(loadgen *generator, connection *conn, int opcode, const uint8_t *payload, size_t length);
-    int (*before_flush)(loadgen *generator, connection *conn);
-} workload;
-
-/* The whole run's state. One instance, used only by the loop thread. */
-struct loadgen {
-    run_options options;
-    const workload *workload;
-    int epoll_fd;
-    int signal_fd;
-    int watching_stdin;
-    struct sockaddr_in address;
-    char host_header[320];
-    SSL_CTX *tls_context;
-    connection *connections;
-    uint64_t now;
-    uint64_t random_state;
-    uint8_t mask[4];
-
-    run_phase phase;
-    uint32_t next_to_start;
-    uint32_t oldest_pending;
-    uint32_t pending_handshakes;
-    uint32_t established;
-    uint32_t open_count;
-    uint32_t failed;
-    uint32_t open_at_finish;
-    uint64_t oldest_unanswered;
-    int stop_requested;
-    const char *stop_reason;
-
-    uint64_t run_started_at;
-    uint64_t connect_phase_ended_at;
-    uint64_t phase_deadline;
-    uint64_t hard_deadline;
-    uint64_t last_timeout_scan;
-
-    /* ws-echo message template: header + pre-masked payload, and the plain payload to verify against. */
-    uint8_t *frame_template;
-    uint8_t *payload_plain;
-    uint32_t frame_length;
-    uint32_t payload_offset;
-    uint32_t sequence_digits;
-
-    uint64_t sent;
-    uint64_t received;
-    uint64_t read_calls;
-    uint64_t write_calls;
-    uint64_t pings;
-    uint64_t server_closes;
-    uint64_t errors[ERROR_CATEGORY_COUNT];
-    uint32_t errors_printed;
-    int measuring;
-    snapshot window_start;
-    snapshot window_end;
-    histogram latency;
-};
-
 /* ------------------------------------------------------------------------------------------ */
 /* Small helpers                                                                              */
 
-static uint64_t monotonic_ns(void) {
+uint64_t monotonic_ns(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 }
 
-static uint64_t seconds_to_ns(double seconds) {
+uint64_t seconds_to_ns(double seconds) {
     return seconds <= 0 ? 0 : (uint64_t)(seconds * 1e9);
 }
 
@@ -240,7 +64,7 @@ static uint64_t next_random(loadgen *generator) {
     return z ^ (z >> 31);
 }
 
-static void die(const char *format, ...) {
+void die(const char *format, ...) {
     va_list arguments;
     va_start(arguments, format);
     fputs("loadgen: ", stderr);
@@ -250,8 +74,7 @@ static void die(const char *format, ...) {
     exit(2);
 }
 
-/* Counts an error; prints the first few so a broken run explains itself without flooding. */
-static void record_error(loadgen *generator, connection *conn, error_category category, const char *format, ...) {
+void record_error(loadgen *generator, connection *conn, error_category category, const char *format, ...) {
     generator->errors[category]++;
     if (generator->errors_printed >= 20) {
         return;
@@ -268,7 +91,7 @@ static void record_error(loadgen *generator, connection *conn, error_category ca
     }
 }
 
-static uint64_t total_errors(const loadgen *generator) {
+uint64_t total_errors(const loadgen *generator) {
     uint64_t total = 0;
     for (int index = 0; index < ERROR_CATEGORY_COUNT; index++) {
         total += generator->errors[index];
@@ -398,11 +221,12 @@ static void set_write_interest(loadgen *generator, connection *conn, int want_wr
     }
 }
 
-static void close_connection(loadgen *generator, connection *conn) {
+void close_connection(loadgen *generator, connection *conn) {
     switch ((connection_state)conn->state) {
     case CONN_CONNECTING:
     case CONN_TLS_HANDSHAKE:
     case CONN_WS_HANDSHAKE:
+    case CONN_SESSION:
         generator->pending_handshakes--;
         generator->failed++;
         break;
@@ -415,33 +239,46 @@ static void close_connection(loadgen *generator, connection *conn) {
     case CONN_CLOSED:
         return;
     }
-    net_close(&conn->stream); /* close(2) also removes it from the epoll set */
+    if (conn->abort_on_close) {
+        net_abort(&conn->stream);
+    } else {
+        net_close(&conn->stream); /* close(2) also removes it from the epoll set */
+    }
+    free(conn->workload_data);
+    conn->workload_data = NULL;
+    conn->state = CONN_CLOSED;
+    if (generator->workload->cycling) {
+        /* The slot reconnects (a little later after a failure, so a dead server is not hammered);
+         * its buffers are kept for the next connection. */
+        conn->restart_at = generator->now + (conn->failing ? 10000000ull : 0);
+        if (generator->phase == PHASE_WARMUP || generator->phase == PHASE_MEASURE) {
+            uint32_t tail = (generator->restart_head + generator->restart_count) % generator->options.connections;
+            generator->restart_queue[tail] = conn->index;
+            generator->restart_count++;
+        }
+        return;
+    }
     free(conn->in);
     free(conn->out);
     free(conn->message);
     free(conn->send_times);
     conn->in = conn->out = conn->message = NULL;
     conn->send_times = NULL;
-    conn->state = CONN_CLOSED;
 }
 
-/* Records an error and closes. Always returns -1, so callers can `return fail(...)`. */
-static int fail(loadgen *generator, connection *conn, error_category category, const char *format, ...) {
+int fail(loadgen *generator, connection *conn, error_category category, const char *format, ...) {
     char reason[256];
     va_list arguments;
     va_start(arguments, format);
     vsnprintf(reason, sizeof(reason), format, arguments);
     va_end(arguments);
     record_error(generator, conn, category, "%s", reason);
+    conn->failing = 1;
     close_connection(generator, conn);
     return -1;
 }
 
-/* Output budget per connection: far above what echo or pongs need, so hitting it means a stuck peer. */
-#define MAX_OUTPUT_BUFFER (4u * 1024u * 1024u)
-
-/* Space for `length` more output bytes, compacting or growing the buffer; NULL if over budget. */
-static uint8_t *reserve_output(connection *conn, uint32_t length) {
+uint8_t *reserve_output(connection *conn, uint32_t length) {
     if (conn->out_capacity - conn->out_length >= length) {
         return conn->out + conn->out_length;
     }
@@ -470,8 +307,7 @@ static uint8_t *reserve_output(connection *conn, uint32_t length) {
     return conn->out + conn->out_length;
 }
 
-/* Writes as much pending output as the socket takes. Returns 0, or -1 if the connection failed. */
-static int flush_output(loadgen *generator, connection *conn) {
+int flush_output(loadgen *generator, connection *conn) {
     while (conn->out_offset < conn->out_length) {
         size_t written = 0;
         generator->write_calls++;
@@ -488,6 +324,10 @@ static int flush_output(loadgen *generator, connection *conn) {
         if (result == NET_WANT_READ) {
             return 0; /* TLS needs the peer first; every read burst ends with another flush */
         }
+        if (conn->closing) {
+            close_connection(generator, conn); /* the server closed first: the close is done */
+            return -1;
+        }
         char reason[160];
         net_error_string(&conn->stream, reason, sizeof(reason));
         return fail(generator, conn, ERROR_IO, "write failed: %s", result == NET_EOF ? "peer closed" : reason);
@@ -499,9 +339,7 @@ static int flush_output(loadgen *generator, connection *conn) {
     return 0;
 }
 
-/* Queues a masked control frame (pong, close). Returns 0, or -1 if the connection failed. */
-static int queue_control_frame(loadgen *generator, connection *conn, int opcode, const uint8_t *payload,
-                               size_t length) {
+int queue_frame(loadgen *generator, connection *conn, int opcode, const uint8_t *payload, size_t length) {
     uint8_t *destination = reserve_output(conn, WS_MAX_HEADER_LENGTH + (uint32_t)length);
     if (destination == NULL) {
         return fail(generator, conn, ERROR_IO, "output backlog over %u bytes", MAX_OUTPUT_BUFFER);
@@ -515,10 +353,48 @@ static int queue_control_frame(loadgen *generator, connection *conn, int opcode,
 /* ------------------------------------------------------------------------------------------ */
 /* Connection set-up                                                                          */
 
+void connection_established(loadgen *generator, connection *conn) {
+    conn->state = CONN_OPEN;
+    generator->pending_handshakes--;
+    generator->established++;
+    generator->open_count++;
+}
+
+int begin_close(loadgen *generator, connection *conn) {
+    static const uint8_t normal_closure[2] = {0x03, 0xE8};
+    conn->closing = 1;
+    conn->closing_since = generator->now;
+    if (queue_frame(generator, conn, WS_OPCODE_CLOSE, normal_closure, 2) != 0) {
+        return -1;
+    }
+    return flush_output(generator, conn);
+}
+
+int abort_connection(loadgen *generator, connection *conn) {
+    conn->abort_on_close = 1;
+    close_connection(generator, conn);
+    return -1;
+}
+
 static void start_connection(loadgen *generator, connection *conn) {
     conn->started_at = generator->now;
     conn->stream.fd = -1;
     conn->stream.ssl = NULL;
+    /* A cycling slot is reused: forget everything about its previous connection. */
+    conn->in_length = 0;
+    conn->out_offset = 0;
+    conn->out_length = 0;
+    conn->watching_write = 0;
+    conn->read_wants_write = 0;
+    conn->in_fragmented_message = 0;
+    conn->message_length = 0;
+    conn->closing = 0;
+    conn->failing = 0;
+    conn->abort_on_close = 0;
+    conn->session_state = 0;
+    conn->inflight = 0;
+    conn->to_send = 0;
+    conn->send_head = 0;
     int fd = net_connect_start(&generator->address);
     if (fd < 0) {
         generator->errors[ERROR_CONNECT]++;
@@ -608,10 +484,15 @@ static int handle_control_frame(loadgen *generator, connection *conn, int opcode
     switch (opcode) {
     case WS_OPCODE_PING:
         generator->pings++;
-        return queue_control_frame(generator, conn, WS_OPCODE_PONG, payload, length);
+        return queue_frame(generator, conn, WS_OPCODE_PONG, payload, length);
     case WS_OPCODE_PONG:
         return 0;
     case WS_OPCODE_CLOSE: {
+        if (conn->closing) {
+            /* The answer to our close frame: the server closes the TCP connection next (RFC 6455
+             * section 7.1.1), so the TIME_WAIT lands on its side, not on our ephemeral ports. */
+            return 0;
+        }
         generator->server_closes++;
         /* Answer with the same status code (best effort), then drop the connection: the server
          * ending a connection in the middle of a run is a failure of the run. */
@@ -619,7 +500,7 @@ static int handle_control_frame(loadgen *generator, connection *conn, int opcode
         if (length >= 2) {
             memcpy(status, payload, 2);
         }
-        if (queue_control_frame(generator, conn, WS_OPCODE_CLOSE, status, 2) == 0) {
+        if (queue_frame(generator, conn, WS_OPCODE_CLOSE, status, 2) == 0) {
             (void)flush_output(generator, conn);
         }
         if (conn->state != CONN_CLOSED) {
@@ -661,6 +542,9 @@ static int handle_frame(loadgen *generator, connection *conn, const ws_frame_hea
     size_t length = (size_t)header->payload_length;
     if (header->opcode >= WS_OPCODE_CLOSE) {
         return handle_control_frame(generator, conn, header->opcode, payload, length);
+    }
+    if (conn->closing) {
+        return 0; /* data the server sent before it saw our close frame */
     }
     if (header->opcode == WS_OPCODE_CONTINUATION) {
         if (!conn->in_fragmented_message) {
@@ -708,10 +592,11 @@ static int process_input(loadgen *generator, connection *conn) {
                         ws_handshake_result_name(result), (int)line, (const char *)conn->in);
         }
         position = consumed;
-        conn->state = CONN_OPEN;
-        generator->pending_handshakes--;
-        generator->established++;
-        generator->open_count++;
+        if (generator->workload->session_handshake) {
+            conn->state = CONN_SESSION; /* still pending until the workload's handshake is done */
+        } else {
+            connection_established(generator, conn);
+        }
         if (generator->workload->on_open(generator, conn) != 0) {
             return -1;
         }
@@ -802,8 +687,16 @@ static int pump_input(loadgen *generator, connection *conn) {
             return 0;
         }
         if (result == NET_EOF) {
+            if (conn->closing) {
+                close_connection(generator, conn); /* the end of the closing handshake we began */
+                return -1;
+            }
             return fail(generator, conn, conn->state == CONN_OPEN ? ERROR_IO : ERROR_HANDSHAKE,
                         "server closed the connection");
+        }
+        if (conn->closing) {
+            close_connection(generator, conn); /* a reset instead of a FIN still ends the close */
+            return -1;
         }
         char reason[160];
         net_error_string(&conn->stream, reason, sizeof(reason));
@@ -821,6 +714,7 @@ static void handle_event(loadgen *generator, connection *conn, uint32_t events) 
         (void)drive_tls_handshake(generator, conn);
         return;
     case CONN_WS_HANDSHAKE:
+    case CONN_SESSION:
     case CONN_OPEN:
         break;
     case CONN_UNSTARTED:
@@ -958,7 +852,31 @@ static int echo_before_flush(loadgen *generator, connection *conn) {
     return 0;
 }
 
-static const workload echo_workload = {"ws-echo", echo_on_open, echo_on_message, echo_before_flush};
+/* At the end: an echo still unanswered after STALL_LIMIT_NS means the server stalled. */
+static void echo_on_finish(loadgen *generator, connection *conn) {
+    if (conn->inflight == 0) {
+        return;
+    }
+    uint64_t age = generator->now - conn->send_times[conn->send_head];
+    if (age > generator->oldest_unanswered) {
+        generator->oldest_unanswered = age;
+    }
+    if (age > STALL_LIMIT_NS) {
+        record_error(generator, conn, ERROR_STALL, "echo #%llu unanswered for %.1f s",
+                     (unsigned long long)conn->next_receive_sequence, (double)age / 1e9);
+    }
+}
+
+static int report_echo(loadgen *generator);
+
+static const workload echo_workload = {
+    .name = "ws-echo",
+    .on_open = echo_on_open,
+    .on_message = echo_on_message,
+    .before_flush = echo_before_flush,
+    .on_finish = echo_on_finish,
+    .report = report_echo,
+};
 
 /* ------------------------------------------------------------------------------------------ */
 /* Workload: ws-idle                                                                          */
@@ -985,29 +903,64 @@ static int idle_before_flush(loadgen *generator, connection *conn) {
     return 0;
 }
 
-static const workload idle_workload = {"ws-idle", idle_on_open, idle_on_message, idle_before_flush};
+static const workload idle_workload = {
+    .name = "ws-idle",
+    .on_open = idle_on_open,
+    .on_message = idle_on_message,
+    .before_flush = idle_before_flush,
+    .report = report_idle,
+};
 
 /* ------------------------------------------------------------------------------------------ */
 /* Run control                                                                                */
 
+/* A connection still in its handshake (TCP, TLS, WebSocket upgrade, or the workload's session). */
+static int is_pending(const connection *conn) {
+    return conn->state == CONN_CONNECTING || conn->state == CONN_TLS_HANDSHAKE || conn->state == CONN_WS_HANDSHAKE ||
+           conn->state == CONN_SESSION;
+}
+
+static const char *const pending_stage[] = {"", "TCP connect", "TLS handshake", "WebSocket handshake",
+                                            "Engine.IO / Socket.IO handshake"};
+
+/* A cycling slot's closing handshake gets this long before we close it ourselves. */
+#define CLOSE_TIMEOUT_NS 1000000000ull
+
 static void enforce_handshake_timeouts(loadgen *generator) {
     uint64_t timeout = seconds_to_ns(generator->options.connect_timeout);
+    if (generator->workload->cycling) {
+        /* Slots restart in any order, so check them all (there are few: the concurrency). */
+        for (uint32_t index = 0; index < generator->options.connections; index++) {
+            connection *conn = &generator->connections[index];
+            if (is_pending(conn) && generator->now - conn->started_at >= timeout) {
+                (void)fail(generator, conn, ERROR_TIMEOUT, "%s not done after %.1f s", pending_stage[conn->state],
+                           generator->options.connect_timeout);
+            } else if (conn->state == CONN_OPEN && conn->closing &&
+                       generator->now - conn->closing_since >= CLOSE_TIMEOUT_NS) {
+                /* The server never closed its side: not an error of the handshake, but counted. */
+                generator->close_timeouts++;
+                close_connection(generator, conn);
+            }
+        }
+        return;
+    }
     /* Connections start in index order, so their deadlines are ordered too: scan from the
      * oldest one still pending and stop at the first that has time left. */
     while (generator->oldest_pending < generator->next_to_start) {
         connection *conn = &generator->connections[generator->oldest_pending];
-        int pending = conn->state == CONN_CONNECTING || conn->state == CONN_TLS_HANDSHAKE ||
-                      conn->state == CONN_WS_HANDSHAKE;
-        if (pending) {
+        if (is_pending(conn)) {
             if (generator->now - conn->started_at < timeout) {
                 break;
             }
-            static const char *const stage[] = {"", "TCP connect", "TLS handshake", "WebSocket handshake"};
-            (void)fail(generator, conn, ERROR_TIMEOUT, "%s not done after %.1f s", stage[conn->state],
+            (void)fail(generator, conn, ERROR_TIMEOUT, "%s not done after %.1f s", pending_stage[conn->state],
                        generator->options.connect_timeout);
         }
         generator->oldest_pending++;
     }
+}
+
+static int is_idle_mode(run_mode mode) {
+    return mode == MODE_WS_IDLE || mode == MODE_SIO_IDLE;
 }
 
 static void end_connect_phase(loadgen *generator) {
@@ -1023,7 +976,7 @@ static void end_connect_phase(loadgen *generator) {
     }
     generator->next_to_start = generator->options.connections;
     generator->connect_phase_ended_at = generator->now;
-    if (generator->options.mode == MODE_WS_IDLE) {
+    if (is_idle_mode(generator->options.mode)) {
         printf("READY %u\n", generator->established);
         fflush(stdout);
         generator->phase = PHASE_HOLD;
@@ -1046,6 +999,7 @@ static void end_window(loadgen *generator) {
     if (generator->measuring) {
         take_snapshot(generator, &generator->window_end);
         generator->measuring = 0;
+        generator->window_ended_at = generator->now;
     }
 }
 
@@ -1060,18 +1014,11 @@ static void finish(loadgen *generator, const char *reason) {
     static const uint8_t normal_closure[2] = {0x03, 0xE8};
     for (uint32_t index = 0; index < generator->options.connections; index++) {
         connection *conn = &generator->connections[index];
-        if (conn->state == CONN_OPEN && conn->inflight > 0) {
-            uint64_t age = generator->now - conn->send_times[conn->send_head];
-            if (age > generator->oldest_unanswered) {
-                generator->oldest_unanswered = age;
-            }
-            if (age > STALL_LIMIT_NS) {
-                record_error(generator, conn, ERROR_STALL, "echo #%llu unanswered for %.1f s",
-                             (unsigned long long)conn->next_receive_sequence, (double)age / 1e9);
-            }
+        if (conn->state == CONN_OPEN && generator->workload->on_finish != NULL) {
+            generator->workload->on_finish(generator, conn);
         }
         if (conn->state == CONN_OPEN) {
-            if (queue_control_frame(generator, conn, WS_OPCODE_CLOSE, normal_closure, 2) == 0 &&
+            if (queue_frame(generator, conn, WS_OPCODE_CLOSE, normal_closure, 2) == 0 &&
                 flush_output(generator, conn) == 0) {
                 close_connection(generator, conn);
             }
@@ -1086,16 +1033,26 @@ static int epoll_timeout_ms(const loadgen *generator) {
     if (generator->phase_deadline != 0 && generator->phase_deadline < deadline) {
         deadline = generator->phase_deadline;
     }
-    if (generator->phase == PHASE_CONNECT) {
+    if (generator->phase == PHASE_CONNECT || generator->workload->cycling) {
         uint64_t scan = generator->last_timeout_scan + 100000000ull;
         if (scan < deadline) {
             deadline = scan;
+        }
+    }
+    if (generator->restart_count > 0) {
+        uint64_t restart = generator->connections[generator->restart_queue[generator->restart_head]].restart_at;
+        if (restart < deadline) {
+            deadline = restart;
         }
     }
     if (deadline <= generator->now) {
         return 0;
     }
     uint64_t milliseconds = (deadline - generator->now + 999999ull) / 1000000ull;
+    /* A rate-limited sender needs the loop to come round even when nothing arrives. */
+    if (generator->options.rate > 0 && generator->workload->on_tick != NULL && milliseconds > 1) {
+        milliseconds = 1;
+    }
     return milliseconds > 1000 ? 1000 : (int)milliseconds;
 }
 
@@ -1113,19 +1070,50 @@ static void handle_stdin(loadgen *generator) {
     }
 }
 
+/* Cycling workloads: reconnects the closed slots whose time has come, oldest first. */
+static void restart_slots(loadgen *generator) {
+    while (generator->restart_count > 0) {
+        connection *conn = &generator->connections[generator->restart_queue[generator->restart_head]];
+        if (conn->restart_at > generator->now) {
+            break;
+        }
+        generator->restart_head = (generator->restart_head + 1) % generator->options.connections;
+        generator->restart_count--;
+        start_connection(generator, conn);
+    }
+}
+
 static void run(loadgen *generator) {
     struct epoll_event events[512];
+    const workload *work = generator->workload;
     generator->now = monotonic_ns();
     generator->run_started_at = generator->now;
     generator->last_timeout_scan = generator->now;
-    generator->phase = PHASE_CONNECT;
-    generator->phase_deadline = generator->now + seconds_to_ns(generator->options.connect_phase_timeout);
+    if (work->cycling) {
+        /* No connect phase: every slot starts at once and keeps reconnecting. */
+        generator->connect_phase_ended_at = generator->now;
+        generator->phase = PHASE_WARMUP;
+        generator->phase_deadline = generator->now + seconds_to_ns(generator->options.warmup);
+        for (uint32_t index = 0; index < generator->options.connections; index++) {
+            generator->restart_queue[index] = index;
+        }
+        generator->restart_count = generator->options.connections;
+    } else {
+        generator->phase = PHASE_CONNECT;
+        generator->phase_deadline = generator->now + seconds_to_ns(generator->options.connect_phase_timeout);
+    }
+    if (work->cycling && generator->options.warmup <= 0) {
+        start_window(generator);
+    }
     while (generator->phase != PHASE_DONE) {
         /* Start connections up to the handshake concurrency limit (avoids SYN-queue overflow). */
         while (generator->phase == PHASE_CONNECT && generator->next_to_start < generator->options.connections &&
                generator->pending_handshakes < generator->options.connect_concurrency) {
             connection *conn = &generator->connections[generator->next_to_start++];
             start_connection(generator, conn);
+        }
+        if (work->cycling && (generator->phase == PHASE_WARMUP || generator->phase == PHASE_MEASURE)) {
+            restart_slots(generator);
         }
         int count = epoll_wait(generator->epoll_fd, events, (int)(sizeof(events) / sizeof(events[0])),
                                epoll_timeout_ms(generator));
@@ -1147,25 +1135,40 @@ static void run(loadgen *generator) {
                 handle_event(generator, &generator->connections[tag], events[index].events);
             }
         }
+        if (work->on_tick != NULL) {
+            work->on_tick(generator);
+        }
 
-        if (generator->phase == PHASE_CONNECT) {
+        if (generator->phase == PHASE_CONNECT || work->cycling) {
             if (generator->now - generator->last_timeout_scan >= 100000000ull) {
                 generator->last_timeout_scan = generator->now;
                 enforce_handshake_timeouts(generator);
             }
-            if (generator->established + generator->failed >= generator->options.connections ||
-                generator->now >= generator->phase_deadline) {
-                end_connect_phase(generator);
-            }
+        }
+        if (generator->phase == PHASE_CONNECT &&
+            (generator->established + generator->failed >= generator->options.connections ||
+             generator->now >= generator->phase_deadline)) {
+            end_connect_phase(generator);
         }
         if (generator->phase == PHASE_WARMUP && generator->now >= generator->phase_deadline) {
             start_window(generator);
         }
         if (generator->phase == PHASE_MEASURE && generator->now >= generator->phase_deadline) {
+            if (work->still_draining != NULL) {
+                /* Stop counting, let the last messages arrive, then check what never did. */
+                end_window(generator);
+                generator->phase = PHASE_DRAIN;
+                generator->phase_deadline = generator->now + seconds_to_ns(generator->options.drain);
+            } else {
+                finish(generator, "complete");
+            }
+        }
+        if (generator->phase == PHASE_DRAIN &&
+            (generator->now >= generator->phase_deadline || !work->still_draining(generator))) {
             finish(generator, "complete");
         } else if (generator->phase == PHASE_HOLD && generator->now >= generator->phase_deadline) {
             finish(generator, "hold_over");
-        } else if (generator->phase != PHASE_CONNECT && generator->phase != PHASE_DONE &&
+        } else if (!work->cycling && generator->phase != PHASE_CONNECT && generator->phase != PHASE_DONE &&
                    generator->open_count == 0) {
             finish(generator, "all_connections_lost");
         } else if (generator->stop_requested && generator->phase != PHASE_DONE) {
@@ -1179,7 +1182,7 @@ static void run(loadgen *generator) {
 /* ------------------------------------------------------------------------------------------ */
 /* Reporting                                                                                  */
 
-static void print_errors(const loadgen *generator) {
+void print_errors(const loadgen *generator) {
     printf(" server_closes=%llu", (unsigned long long)generator->server_closes);
     printf(" errors=%llu", (unsigned long long)total_errors(generator));
     for (int index = 0; index < ERROR_CATEGORY_COUNT; index++) {
@@ -1187,14 +1190,25 @@ static void print_errors(const loadgen *generator) {
     }
 }
 
-static const char *run_status(const loadgen *generator, int complete) {
+const char *run_status(const loadgen *generator, int complete) {
     if (!complete) {
         return "aborted";
     }
     return total_errors(generator) == 0 ? "ok" : "errors";
 }
 
-static int report_echo(loadgen *generator) {
+int run_completed(const loadgen *generator) {
+    const snapshot *start = &generator->window_start;
+    const snapshot *end = &generator->window_end;
+    return start->time != 0 && end->time >= start->time && generator->stop_reason != NULL &&
+           strcmp(generator->stop_reason, "complete") == 0;
+}
+
+/*
+ * The measured window's figures, shared by every throughput mode (`msgs` is what the mode
+ * counts: echoes, acked events, deliveries or handshakes), then whole-run call counts.
+ */
+void print_window_figures(const loadgen *generator) {
     const run_options *options = &generator->options;
     const snapshot *start = &generator->window_start;
     const snapshot *end = &generator->window_end;
@@ -1202,9 +1216,6 @@ static int report_echo(loadgen *generator) {
     double seconds = measured ? (double)(end->time - start->time) / 1e9 : 0;
     uint64_t messages = measured ? end->received - start->received : 0;
     double cpu = measured ? end->cpu_seconds - start->cpu_seconds : 0;
-    int complete = measured && generator->stop_reason != NULL && strcmp(generator->stop_reason, "complete") == 0;
-    printf("mode=ws-echo tls=%d conns=%u established=%u open_at_end=%u inflight=%u size=%u", options->tls,
-           options->connections, generator->established, generator->open_at_finish, options->inflight, options->size);
     printf(" msgs=%llu seconds=%.3f msgs_per_sec=%.0f", (unsigned long long)messages, seconds,
            seconds > 0 ? (double)messages / seconds : 0.0);
     printf(" client_cpu_seconds=%.3f client_cpu_util=%.3f", cpu, seconds > 0 ? cpu / seconds : 0.0);
@@ -1233,6 +1244,14 @@ static int report_echo(loadgen *generator) {
            (unsigned long long)generator->sent, (unsigned long long)generator->received,
            (unsigned long long)generator->read_calls, (unsigned long long)generator->write_calls,
            (double)(generator->connect_phase_ended_at - generator->run_started_at) / 1e9);
+}
+
+static int report_echo(loadgen *generator) {
+    const run_options *options = &generator->options;
+    int complete = run_completed(generator);
+    printf("mode=ws-echo tls=%d conns=%u established=%u open_at_end=%u inflight=%u size=%u", options->tls,
+           options->connections, generator->established, generator->open_at_finish, options->inflight, options->size);
+    print_window_figures(generator);
     print_errors(generator);
     printf(" stop=%s status=%s\n", generator->stop_reason ? generator->stop_reason : "none",
            run_status(generator, complete));
@@ -1240,14 +1259,17 @@ static int report_echo(loadgen *generator) {
     return complete && total_errors(generator) == 0 ? 0 : 1;
 }
 
-static int report_idle(loadgen *generator) {
+int report_idle(loadgen *generator) {
     const run_options *options = &generator->options;
     int complete = generator->established == options->connections;
-    printf("mode=ws-idle tls=%d conns=%u established=%u open_at_end=%u connect_seconds=%.3f held_seconds=%.3f",
-           options->tls, options->connections, generator->established, generator->open_at_finish,
+    printf("mode=%s tls=%d conns=%u established=%u open_at_end=%u connect_seconds=%.3f held_seconds=%.3f",
+           generator->workload->name, options->tls, options->connections, generator->established, generator->open_at_finish,
            (double)(generator->connect_phase_ended_at - generator->run_started_at) / 1e9,
            (double)(generator->now - generator->connect_phase_ended_at) / 1e9);
     printf(" pings=%llu messages=%llu", (unsigned long long)generator->pings, (unsigned long long)generator->received);
+    if (generator->options.mode == MODE_SIO_IDLE) {
+        printf(" engine_pings=%llu", (unsigned long long)generator->engine_pings);
+    }
     print_errors(generator);
     printf(" stop=%s status=%s\n", generator->stop_reason ? generator->stop_reason : "none",
            run_status(generator, complete));
@@ -1261,11 +1283,15 @@ static int report_idle(loadgen *generator) {
 static void usage(FILE *out) {
     fputs("usage: loadgen ws-echo --port N [options]\n"
           "       loadgen ws-idle --port N [options]\n"
+          "       loadgen sio-echo --port N [options]\n"
+          "       loadgen sio-bcast --port N [options]\n"
+          "       loadgen sio-handshake --port N [options]\n"
+          "       loadgen sio-idle --port N [options]\n"
           "common:\n"
           "  --host ADDR             IPv4 address of the server (default 127.0.0.1)\n"
           "  --port N                server port (required)\n"
-          "  --path PATH             WebSocket path (default /echo)\n"
-          "  --conns N               connections (default 100 echo, 10000 idle)\n"
+          "  --path PATH             WebSocket path (default /echo; sio-*: /socket.io/?EIO=4&transport=websocket)\n"
+          "  --conns N               connections (default 100 echo, 1000 sio-bcast, 10000 idle)\n"
           "  --tls                   TLS (no certificate check unless --tls-ca)\n"
           "  --tls-ca FILE           verify the server against this CA and --tls-name\n"
           "  --tls-name NAME         name to verify / send as SNI (default: --host)\n"
@@ -1273,18 +1299,27 @@ static void usage(FILE *out) {
           "  --connect-timeout S     per-connection handshake limit (default 15)\n"
           "  --connect-phase-timeout S  limit for opening all connections (default 120)\n"
           "  --max-message N         largest accepted message (default 1048576)\n"
-          "ws-echo:\n"
-          "  --inflight N            messages outstanding per connection (default 10)\n"
+          "ws-echo, sio-echo, sio-bcast, sio-handshake:\n"
+          "  --inflight N            messages outstanding per connection (default 10); sio-bcast: broadcasts\n"
+          "                          outstanding per sender, counted in whole fan-outs (default 8)\n"
           "  --size N                payload bytes (default 200)\n"
           "  --duration S            measured seconds (default 10)\n"
           "  --warmup S              unmeasured seconds first (default 2)\n"
-          "  --verify-every N        compare the full payload of every Nth echo (default 16, 0 never);\n"
-          "                          size, opcode and the embedded sequence number are always checked\n"
+          "  --verify-every N        compare the full payload of every Nth echo (default 16 ws-echo, 1 sio-*;\n"
+          "                          0 never); size, opcode and the embedded sequence number are always checked\n"
           "  --binary                send binary frames (default text)\n"
           "  --zero-mask             use the all-zero mask key (default: a random non-zero key per run)\n"
           "  --server-pid PID        report that process's CPU time over the measured window\n"
           "  --server-cpu N          report how busy CPU N (the server's) was over the window\n"
-          "ws-idle:\n"
+          "sio-bcast:\n"
+          "  --senders K             connections that emit `bcast` (default 4); every connection receives\n"
+          "  --rate R                cap on broadcasts per second, all senders together (default 0: no cap)\n"
+          "  --drain S               after the window, wait up to S for the last deliveries (default 5)\n"
+          "sio-handshake:\n"
+          "  --concurrency C         handshakes in progress at once (default 100; same as --conns)\n"
+          "  --close graceful|reset  end each connection with the WebSocket closing handshake, the server\n"
+          "                          closing TCP first (default), or with a TCP reset right after the CONNECT reply\n"
+          "ws-idle, sio-idle:\n"
           "  --hold S                hold time after READY (default 300); stdin EOF also ends the hold\n"
           "                          when stdin is a pipe\n",
           out);
@@ -1305,18 +1340,34 @@ static void parse_options(int argc, char **argv, run_options *options) {
         usage(argc < 2 ? stderr : stdout);
         exit(argc < 2 ? 2 : 0);
     }
-    if (strcmp(argv[1], "ws-echo") == 0) {
-        options->mode = MODE_WS_ECHO;
-    } else if (strcmp(argv[1], "ws-idle") == 0) {
-        options->mode = MODE_WS_IDLE;
-    } else {
-        die("unknown mode \"%s\" (ws-echo or ws-idle)", argv[1]);
+    static const struct {
+        const char *name;
+        run_mode mode;
+    } modes[] = {
+        {"ws-echo", MODE_WS_ECHO},   {"ws-idle", MODE_WS_IDLE},           {"sio-echo", MODE_SIO_ECHO},
+        {"sio-bcast", MODE_SIO_BCAST}, {"sio-handshake", MODE_SIO_HANDSHAKE}, {"sio-idle", MODE_SIO_IDLE},
+    };
+    size_t mode_index = 0;
+    while (mode_index < sizeof(modes) / sizeof(modes[0]) && strcmp(argv[1], modes[mode_index].name) != 0) {
+        mode_index++;
     }
+    if (mode_index == sizeof(modes) / sizeof(modes[0])) {
+        die("unknown mode \"%s\" (ws-echo, ws-idle, sio-echo, sio-bcast, sio-handshake or sio-idle)", argv[1]);
+    }
+    options->mode = modes[mode_index].mode;
+    int socket_io = options->mode != MODE_WS_ECHO && options->mode != MODE_WS_IDLE;
     options->host = "127.0.0.1";
     options->port = 0;
-    options->path = "/echo";
-    options->connections = options->mode == MODE_WS_ECHO ? 100 : 10000;
-    options->inflight = 10;
+    options->path = socket_io ? "/socket.io/?EIO=4&transport=websocket" : "/echo";
+    switch (options->mode) {
+    case MODE_WS_ECHO:
+    case MODE_SIO_ECHO:
+    case MODE_SIO_HANDSHAKE: options->connections = 100; break;
+    case MODE_SIO_BCAST: options->connections = 1000; break;
+    case MODE_WS_IDLE:
+    case MODE_SIO_IDLE: options->connections = 10000; break;
+    }
+    options->inflight = options->mode == MODE_SIO_BCAST ? 8 : 10;
     options->size = 200;
     options->duration = 10;
     options->warmup = 2;
@@ -1324,14 +1375,19 @@ static void parse_options(int argc, char **argv, run_options *options) {
     options->connect_concurrency = 500;
     options->connect_timeout = 15;
     options->connect_phase_timeout = 120;
-    options->verify_every = 16;
+    /* Socket.IO messages cost the server far more than a compare costs us: check every one. */
+    options->verify_every = socket_io ? 1 : 16;
     options->max_message = 1u << 20;
     options->server_cpu = -1;
+    options->senders = 4;
+    options->rate = 0;
+    options->drain = 5;
 
     enum {
         OPT_HOST = 1000, OPT_PORT, OPT_PATH, OPT_CONNS, OPT_INFLIGHT, OPT_SIZE, OPT_DURATION, OPT_WARMUP, OPT_HOLD,
         OPT_TLS, OPT_TLS_CA, OPT_TLS_NAME, OPT_CONCURRENCY, OPT_CONNECT_TIMEOUT, OPT_PHASE_TIMEOUT, OPT_VERIFY,
-        OPT_SERVER_PID, OPT_SERVER_CPU, OPT_ZERO_MASK, OPT_BINARY, OPT_MAX_MESSAGE, OPT_HELP,
+        OPT_SERVER_PID, OPT_SERVER_CPU, OPT_ZERO_MASK, OPT_BINARY, OPT_MAX_MESSAGE, OPT_SENDERS, OPT_RATE, OPT_DRAIN,
+        OPT_CLOSE, OPT_HELP,
     };
     static const struct option long_options[] = {
         {"host", required_argument, NULL, OPT_HOST},
@@ -1355,6 +1411,11 @@ static void parse_options(int argc, char **argv, run_options *options) {
         {"zero-mask", no_argument, NULL, OPT_ZERO_MASK},
         {"binary", no_argument, NULL, OPT_BINARY},
         {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
+        {"senders", required_argument, NULL, OPT_SENDERS},
+        {"rate", required_argument, NULL, OPT_RATE},
+        {"drain", required_argument, NULL, OPT_DRAIN},
+        {"concurrency", required_argument, NULL, OPT_CONNS},
+        {"close", required_argument, NULL, OPT_CLOSE},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -1389,6 +1450,15 @@ static void parse_options(int argc, char **argv, run_options *options) {
         case OPT_MAX_MESSAGE:
             options->max_message = (uint64_t)parse_number(optarg, "max-message", 125, 256.0 * 1024 * 1024);
             break;
+        case OPT_SENDERS: options->senders = (uint32_t)parse_number(optarg, "senders", 1, 100000); break;
+        case OPT_RATE: options->rate = parse_number(optarg, "rate", 0, 1e9); break;
+        case OPT_DRAIN: options->drain = parse_number(optarg, "drain", 0, 3600); break;
+        case OPT_CLOSE:
+            if (strcmp(optarg, "graceful") != 0 && strcmp(optarg, "reset") != 0) {
+                die("--close: expected graceful or reset, got \"%s\"", optarg);
+            }
+            options->close_reset = strcmp(optarg, "reset") == 0;
+            break;
         case OPT_HELP: usage(stdout); exit(0);
         default: usage(stderr); exit(2);
         }
@@ -1408,8 +1478,16 @@ static void parse_options(int argc, char **argv, run_options *options) {
     if (options->size > options->max_message) {
         die("--size is above --max-message");
     }
-    if ((uint64_t)options->inflight * (WS_MAX_HEADER_LENGTH + (uint64_t)options->size) > MAX_OUTPUT_BUFFER) {
+    /* Socket.IO frames carry up to ~40 bytes of packet header around the payload. */
+    if ((uint64_t)options->inflight * (WS_MAX_HEADER_LENGTH + 64 + (uint64_t)options->size) > MAX_OUTPUT_BUFFER) {
         die("--inflight x --size is above the %u-byte output budget per connection", MAX_OUTPUT_BUFFER);
+    }
+    if (options->mode == MODE_SIO_BCAST && options->senders > options->connections) {
+        die("--senders is above --conns");
+    }
+    if (options->mode == MODE_SIO_HANDSHAKE) {
+        /* Every slot is one handshake in progress, so the concurrency limit is the slot count. */
+        options->connect_concurrency = options->connections;
     }
 }
 
@@ -1489,7 +1567,7 @@ static void set_up(loadgen *generator) {
     if (options->tls) {
         char error[256];
         generator->tls_context =
-            net_tls_client_context(options->tls_ca, options->mode == MODE_WS_IDLE, error, sizeof(error));
+            net_tls_client_context(options->tls_ca, is_idle_mode(options->mode), error, sizeof(error));
         if (generator->tls_context == NULL) {
             die("%s", error);
         }
@@ -1499,11 +1577,17 @@ static void set_up(loadgen *generator) {
     if (generator->connections == NULL) {
         die("out of memory for %u connections", options->connections);
     }
-    /* Idle connections get small buffers (they grow on demand); echo ones are sized for bursts. */
-    uint32_t in_capacity = options->mode == MODE_WS_ECHO ? 64u * 1024u : 4096u;
-    uint32_t out_capacity = options->mode == MODE_WS_ECHO
-                                ? options->inflight * (WS_MAX_HEADER_LENGTH + options->size) + 1024u
-                                : 1024u;
+    /* Idle and handshake connections get small buffers (they grow on demand); echo ones are
+     * sized for bursts, broadcast receivers for a few fan-outs. */
+    uint32_t in_capacity = 4096u;
+    uint32_t out_capacity = 1024u;
+    if (options->mode == MODE_WS_ECHO || options->mode == MODE_SIO_ECHO) {
+        in_capacity = 64u * 1024u;
+        out_capacity = options->inflight * (WS_MAX_HEADER_LENGTH + 64u + options->size) + 1024u;
+    } else if (options->mode == MODE_SIO_BCAST) {
+        in_capacity = 16u * 1024u;
+        out_capacity = options->inflight * (WS_MAX_HEADER_LENGTH + 64u + options->size) + 1024u;
+    }
     for (uint32_t index = 0; index < options->connections; index++) {
         connection *conn = &generator->connections[index];
         conn->index = index;
@@ -1535,7 +1619,7 @@ static void set_up(loadgen *generator) {
 
     /* ws-idle holds until stdin closes when stdin is a pipe (the scripts' way of saying "done"). */
     struct stat stdin_status;
-    if (options->mode == MODE_WS_IDLE && fstat(STDIN_FILENO, &stdin_status) == 0 &&
+    if (is_idle_mode(options->mode) && fstat(STDIN_FILENO, &stdin_status) == 0 &&
         (S_ISFIFO(stdin_status.st_mode) || S_ISSOCK(stdin_status.st_mode))) {
         struct epoll_event stdin_event = {.events = EPOLLIN, .data.u64 = EVENT_STDIN};
         if (epoll_ctl(generator->epoll_fd, EPOLL_CTL_ADD, STDIN_FILENO, &stdin_event) == 0) {
@@ -1543,15 +1627,38 @@ static void set_up(loadgen *generator) {
         }
     }
 
-    if (options->mode == MODE_WS_ECHO) {
+    double run_seconds = options->warmup + options->duration;
+    switch (options->mode) {
+    case MODE_WS_ECHO:
         generator->workload = &echo_workload;
         build_echo_template(generator);
-    } else {
+        break;
+    case MODE_WS_IDLE:
         generator->workload = &idle_workload;
+        run_seconds = options->hold;
+        break;
+    case MODE_SIO_ECHO: generator->workload = &sio_echo_workload; break;
+    case MODE_SIO_BCAST:
+        generator->workload = &sio_bcast_workload;
+        run_seconds += options->drain;
+        break;
+    case MODE_SIO_HANDSHAKE: generator->workload = &sio_handshake_workload; break;
+    case MODE_SIO_IDLE:
+        generator->workload = &sio_idle_workload;
+        run_seconds = options->hold;
+        break;
+    }
+    if (generator->workload->cycling) {
+        generator->restart_queue = calloc(options->connections, sizeof(uint32_t));
+        if (generator->restart_queue == NULL) {
+            die("out of memory");
+        }
+    }
+    if (options->mode != MODE_WS_ECHO && options->mode != MODE_WS_IDLE) {
+        sio_set_up(generator);
     }
 
-    double limit_seconds = options->connect_phase_timeout +
-                           (options->mode == MODE_WS_ECHO ? options->warmup + options->duration : options->hold) + 10;
+    double limit_seconds = options->connect_phase_timeout + run_seconds + 10;
     generator->hard_deadline = monotonic_ns() + seconds_to_ns(limit_seconds);
     /* Last resort if the loop itself wedges (it should not): a few seconds after the hard deadline. */
     signal(SIGALRM, on_alarm);
@@ -1564,5 +1671,5 @@ int main(int argc, char **argv) {
     set_up(&generator);
     run(&generator);
     alarm(0);
-    return generator.options.mode == MODE_WS_ECHO ? report_echo(&generator) : report_idle(&generator);
+    return generator.workload->report(&generator);
 }

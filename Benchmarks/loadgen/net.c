@@ -237,6 +237,14 @@ void net_close(net_stream *stream) {
     }
 }
 
+void net_abort(net_stream *stream) {
+    if (stream->fd >= 0) {
+        struct linger linger = {.l_onoff = 1, .l_linger = 0};
+        (void)setsockopt(stream->fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger));
+    }
+    net_close(stream);
+}
+
 void net_error_string(const net_stream *stream, char *out, size_t capacity) {
     if (stream->last_error_is_tls) {
         ERR_error_string_n(stream->last_error, out, capacity);

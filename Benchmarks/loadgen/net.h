@@ -61,6 +61,9 @@ net_result net_write(net_stream *stream, const void *buffer, size_t length, size
 /* Frees the SSL (without a close_notify: the benchmark is over) and closes the fd. */
 void net_close(net_stream *stream);
 
+/* Like net_close, but with SO_LINGER 0: the kernel sends a reset, so neither side keeps a TIME_WAIT. */
+void net_abort(net_stream *stream);
+
 /* Text for `stream->last_error`, into `out`. */
 void net_error_string(const net_stream *stream, char *out, size_t capacity);
 
