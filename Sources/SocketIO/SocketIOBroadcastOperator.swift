@@ -57,22 +57,14 @@ public struct SocketIOBroadcastOperator: Sendable {
             self.emitStored(event, arguments)
             return
         }
-        var text = ByteBuffer(capacity: 64)
-        var attachments: [ByteBuffer] = []
-        SocketIOPacket.encodeEvent(namespace: self.namespace.name, name: event, arguments: arguments, into: &text, attachments: &attachments)
-        self.namespace.adapter.broadcast(SocketIOEncodedPacket(text: text, attachments: attachments), options: self.options)
+        self.namespace.adapter.broadcast(self.namespace.encodeEvent(event, arguments), options: self.options)
     }
 
     /// With connection state recovery: appends an offset to the arguments and keeps the packet for replay.
     func emitStored(_ event: String, _ arguments: [JSONValue]) {
         guard let store = self.namespace.recoveryStore else { return }
         let offset = store.nextOffset()
-        var text = ByteBuffer(capacity: 64)
-        var attachments: [ByteBuffer] = []
-        SocketIOPacket.encodeEvent(
-            namespace: self.namespace.name, name: event, arguments: arguments + [.string(offset)], into: &text, attachments: &attachments
-        )
-        let packet = SocketIOEncodedPacket(text: text, attachments: attachments)
+        let packet = self.namespace.encodeEvent(event, arguments + [.string(offset)])
         store.record(offset: offset, packet: packet, options: self.options)
         self.namespace.adapter.broadcast(packet, options: self.options)
     }
@@ -82,10 +74,7 @@ public struct SocketIOBroadcastOperator: Sendable {
     public func emitWithAck(_ event: String, _ arguments: [JSONValue] = [], timeout: Duration) async throws -> [JSONValue] {
         guard !reservedEventNames.contains(event) else { throw SocketIOEmitError.reservedEventName(event) }
         let id = self.namespace.nextAckID()
-        var text = ByteBuffer(capacity: 64)
-        var attachments: [ByteBuffer] = []
-        SocketIOPacket.encodeEvent(namespace: self.namespace.name, name: event, arguments: arguments, id: id, into: &text, attachments: &attachments)
-        let packet = SocketIOEncodedPacket(text: text, attachments: attachments)
+        let packet = self.namespace.encodeEvent(event, arguments, id: id)
         let collector = AckCollector()
         let volatile = self.options.volatile
         let targets = await self.namespace.adapter.forEachSocket(self.options) { socket in

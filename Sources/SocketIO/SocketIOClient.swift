@@ -1,6 +1,5 @@
 import EngineIO
 import EngineIOCore
-import Glibc
 import IOCore
 import IOPosix
 import JSON
@@ -95,7 +94,7 @@ final class SocketIOClient: EngineIOSessionDelegate {
         let handshake = SocketIOHandshake(
             auth: auth, headers: self.session.handshake.headers, query: self.session.handshake.query,
             remoteAddress: self.session.handshake.remoteAddress, isSecure: self.session.handshake.isSecure,
-            issuedAt: Self.millisecondsSinceEpoch()
+            issuedAt: WallClock.millisecondsSinceEpoch()
         )
         if let store = namespace.recoveryStore, case .string(let pid)? = auth["pid"], case .string(let offset)? = auth["offset"],
             let restored = store.restore(pid: pid, offset: offset)
@@ -200,11 +199,5 @@ final class SocketIOClient: EngineIOSessionDelegate {
             socket.close(reason: .serverDisconnect)
         }
         self.session.close(reason: .forcedClose)
-    }
-
-    static func millisecondsSinceEpoch() -> Int {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
     }
 }

@@ -121,6 +121,14 @@ public final class SocketIONamespace: Sendable {
         try self.all.emit(event, arguments)
     }
 
+    /// Encodes `event` for this namespace once, as every send path needs it (BINARY_EVENT when binary).
+    func encodeEvent(_ event: String, _ arguments: [JSONValue], id: Int? = nil) -> SocketIOEncodedPacket {
+        var text = ByteBuffer(capacity: 64)
+        var attachments: [ByteBuffer] = []
+        SocketIOPacket.encodeEvent(namespace: self.name, name: event, arguments: arguments, id: id, into: &text, attachments: &attachments)
+        return SocketIOEncodedPacket(text: text, attachments: attachments)
+    }
+
     func nextAckID() -> Int {
         self.ackIDs.withLock { value in
             defer { value &+= 1 }

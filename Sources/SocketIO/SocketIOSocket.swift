@@ -149,10 +149,7 @@ public final class SocketIOSocket {
             return
         }
         if volatile && !self.client.session.isWritable { return }
-        var text = ByteBuffer(capacity: 64)
-        var attachments: [ByteBuffer] = []
-        SocketIOPacket.encodeEvent(namespace: self.namespace.name, name: event, arguments: arguments, into: &text, attachments: &attachments)
-        self.client.send(SocketIOEncodedPacket(text: text, attachments: attachments))
+        self.client.send(self.namespace.encodeEvent(event, arguments))
     }
 
     /// Sends `event` and calls `callback` with the client's answer, or with an error after `timeout`.
@@ -165,10 +162,7 @@ public final class SocketIOSocket {
         // One counter per namespace, as in the reference server: broadcast acks share ids with these.
         let id = self.namespace.nextAckID()
         self.expectAck(id: id, timeout: timeout, callback: callback)
-        var text = ByteBuffer(capacity: 64)
-        var attachments: [ByteBuffer] = []
-        SocketIOPacket.encodeEvent(namespace: self.namespace.name, name: event, arguments: arguments, id: id, into: &text, attachments: &attachments)
-        self.client.send(SocketIOEncodedPacket(text: text, attachments: attachments))
+        self.client.send(self.namespace.encodeEvent(event, arguments, id: id))
     }
 
     /// Registers an answer expected for a packet this socket is about to receive (a broadcast with ack).

@@ -94,12 +94,3 @@ final class HealthResponder: HTTPResponder {
         writer.send(status: 200, headers: headers, body: body)
     }
 }
-
-/// Wall-clock time for timestamps in responses.
-enum WallClock {
-    static func millisecondsSinceEpoch() -> Int {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
-    }
-}
