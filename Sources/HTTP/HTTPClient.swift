@@ -11,10 +11,14 @@ public struct HTTPClientError: Error, Hashable, Sendable, CustomStringConvertibl
     let code: Code
     /// Detail for logs; never contains body bytes.
     public let detail: String
+    /// The connection's own error, when the failure came from the socket or TLS layer (a refused
+    /// connect, a certificate the client rejected), so callers can tell them apart without parsing text.
+    public let connectionError: ConnectionError?
 
-    init(_ code: Code, _ detail: String = "") {
+    init(_ code: Code, _ detail: String = "", connectionError: ConnectionError? = nil) {
         self.code = code
         self.detail = detail
+        self.connectionError = connectionError
     }
 
     /// The connection could not be established (refused, unreachable, TLS failure, name not found).
@@ -289,9 +293,9 @@ final class HTTPClientHandler: ConnectionHandler {
         self.timer = nil
         let clientError: HTTPClientError
         switch error?.shortDescription {
-        case "timed_out": clientError = .timedOut(error!.detail)
-        case "connect_failed", "tls_failure": clientError = .connectFailed(error!.description)
-        default: clientError = .connectionClosed(error?.description ?? "closed by peer")
+        case "timed_out": clientError = HTTPClientError(.timedOut, error!.detail, connectionError: error)
+        case "connect_failed", "tls_failure": clientError = HTTPClientError(.connectFailed, error!.description, connectionError: error)
+        default: clientError = HTTPClientError(.connectionClosed, error?.description ?? "closed by peer", connectionError: error)
         }
         self.failPending(clientError)
         self.state = .closed

@@ -354,11 +354,10 @@ public final class OpenAIClient: Sendable {
             switch error.shortDescription {
             case "timed_out": return .timedOut(phase)
             case "connect_failed":
-                // The loop reports a failed handshake as connectFailed("tls_failure: ...").
-                let tlsPrefix = "tls_failure: "
-                if error.detail.hasPrefix(tlsPrefix) { return .tlsFailure(String(error.detail.dropFirst(tlsPrefix.count))) }
-                let connectPrefix = "connect_failed: "
-                return .connection(error.detail.hasPrefix(connectPrefix) ? String(error.detail.dropFirst(connectPrefix.count)) : error.detail)
+                if let cause = error.connectionError {
+                    return cause == .tlsFailure("") ? .tlsFailure(cause.detail) : .connection(cause.detail)
+                }
+                return .connection(error.detail)
             case "bad_response": return .malformedResponse("invalid HTTP response: \(error.detail)")
             case "body_too_large": return .malformedResponse("the response is larger than the limit")
             default: return .connection(error.description)
