@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 
 /// A mutual-exclusion lock on `pthread_mutex_t`.

@@ -1,4 +1,3 @@
-import Glibc
 import HTTP
 import HTTPCore
 import IOCore
@@ -461,9 +460,7 @@ public final class OpenAIClient: Sendable {
     }
 
     private static func wallClockSeconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec)
+        Int64(WallClock.secondsSinceEpoch())
     }
 
     static func metadata(for error: OpenAIError) -> Logger.Metadata {
