@@ -89,9 +89,10 @@ struct HTTPClientTests {
             let first = try await iterator.next()
             let firstArrival = ContinuousClock.now - start
             #expect(first.map(text) == "first")
-            // The first chunk is handed over before the server even sent the second one.
-            #expect(firstArrival < .milliseconds(300))
             #expect(try await iterator.next().map(text) == "second")
+            // The first chunk was handed over when it came, not held until the second one (sent 400 ms later).
+            let gap = ContinuousClock.now - start - firstArrival
+            #expect(gap >= .milliseconds(250), "first chunk at \(firstArrival), second \(gap) later")
             #expect(try await iterator.next() == nil)
             #expect(await client.isReusable)
         }
@@ -121,7 +122,7 @@ struct HTTPClientTests {
             await #expect(throws: HTTPClientError.timedOut("")) {
                 _ = try await client.execute(HTTPClientRequest(method: .get, target: "/"), firstByteTimeout: .milliseconds(200))
             }
-            #expect(ContinuousClock.now - start < .seconds(2))
+            #expect(ContinuousClock.now - start < .seconds(10))  // loose: CI machines are loaded
         }
     }
 

@@ -95,7 +95,7 @@ struct HTTPServerTests {
             let (answer, eof) = client.receiveAll()
             #expect(answer.hasPrefix("HTTP/1.1 408 "))
             #expect(eof)
-            #expect(ContinuousClock.now - start < .seconds(2))
+            #expect(ContinuousClock.now - start < .seconds(10))  // loose: CI machines are loaded
         }
     }
 
@@ -198,7 +198,7 @@ struct HTTPSTests {
             let start = ContinuousClock.now
             let (_, eof) = client.receiveAll()
             #expect(eof)
-            #expect(ContinuousClock.now - start < .seconds(2))
+            #expect(ContinuousClock.now - start < .seconds(10))  // loose: CI machines are loaded
             #expect(await server.openConnectionCount() == 0)
         }
     }
