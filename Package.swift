@@ -80,11 +80,22 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // The live call copilot: conversations, coaches, stores, auth. Takes events as values; no network.
+        .target(
+            name: "Coaching",
+            dependencies: ["JSON", "IOCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+
+        // Counters, gauges and histograms for `GET /metrics` (Prometheus text format). No dependencies.
+        .target(name: "Metrics", swiftSettings: strictSettings),
+
         // The program.
         .executableTarget(
             name: "earpiece",
             dependencies: [
-                "HTTP", "HTTPCore", "IOCore", "IOPosix", "IOTLS", "OpenAI", "JSON",
+                "Coaching", "Metrics", "SocketIO", "EngineIO", "HTTP", "HTTPCore", "IOCore", "IOPosix", "IOTLS",
+                "OpenAI", "JSON",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -112,6 +123,8 @@ let package = Package(
             dependencies: ["OpenAI", "HTTP", "HTTPCore", "IOCore", "IOPosix", "IOTLS", "JSON", "TestKit"],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "CoachingTests", dependencies: ["Coaching", "JSON", "IOPosix"], swiftSettings: strictSettings),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"], swiftSettings: strictSettings),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "IOCore"], swiftSettings: strictSettings),
         .testTarget(name: "EngineIOCoreTests", dependencies: ["EngineIOCore", "IOCore"], swiftSettings: strictSettings),
         .testTarget(name: "SocketIOCoreTests", dependencies: ["SocketIOCore", "JSON", "IOCore"], swiftSettings: strictSettings),

@@ -3,7 +3,7 @@ import Logging
 
 /// The `earpiece` command line: `earpiece serve [flags]`, `earpiece ask [flags] PROMPT`.
 enum Earpiece {
-    static let usage = """
+    static var usage: String { """
         Usage: earpiece <command> [options]
 
         Commands:
@@ -11,12 +11,7 @@ enum Earpiece {
           ask       Send a prompt to an OpenAI-compatible API and stream the answer.
 
         Options of `serve` (each also read from the environment variable in brackets):
-          --host ADDRESS     address to bind [HOST], default 0.0.0.0
-          --port N           port to listen on [PORT], default 3000
-          --tls-cert FILE    PEM certificate chain; enables HTTPS with --tls-key [TLS_CERT_FILE]
-          --tls-key FILE     PEM private key [TLS_KEY_FILE]
-          --loops N          event loops, default one per CPU [EVENT_LOOPS]
-          --log-level LEVEL  trace|debug|info|notice|warning|error|critical [LOG_LEVEL], default info
+        \(ServeConfiguration.help)
 
         Options of `ask PROMPT` (PROMPT "-" reads standard input; the API key comes from OPENAI_API_KEY):
           --model NAME       model [OPENAI_MODEL], default gpt-4o-mini
@@ -26,7 +21,7 @@ enum Earpiece {
           --system TEXT      a system prompt
           --allow-insecure-http  allow plain http:// to a host that is not loopback
           The answer goes to standard output as it arrives; token usage and cost go to standard error.
-        """
+        """ }
 
     static func main(arguments: [String]) async -> Int32 {
         guard let command = arguments.first else {

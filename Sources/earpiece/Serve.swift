@@ -1,3 +1,5 @@
+import Coaching
+import EngineIO
 import Glibc
 import HTTP
 import HTTPCore
@@ -5,8 +7,11 @@ import IOCore
 import IOPosix
 import IOTLS
 import Logging
+import OpenAI
+import SocketIO
 
-/// `earpiece serve`: wires the event loops, TLS and HTTP server, and runs until SIGTERM or SIGINT.
+/// `earpiece serve`: wires the event loops, TLS, HTTP, Socket.IO and the copilot, and runs until SIGTERM
+/// or SIGINT; SIGHUP reloads the TLS certificate.
 enum Serve {
     static func run(_ configuration: ServeConfiguration) async -> Int32 {
         let logger = Logger(label: "earpiece")
@@ -14,33 +19,92 @@ enum Serve {
         let openFiles = ProcessSetup.raiseOpenFileLimit()
         let signals = SignalWaiter.signals([SIGTERM, SIGINT, SIGHUP])
 
+        // Everything that can be wrong with the configuration stops start-up here, with a clear message.
+        let authenticator: APIKeyAuthenticator
+        let rules: RuleCoach
         var tls: TLSServerContext?
-        if let certificate = configuration.tlsCertificateFile, let key = configuration.tlsKeyFile {
-            do {
-                tls = try TLSServerContext(configuration: TLSServerConfiguration(certificateChainPath: certificate, privateKeyPath: key))
-            } catch {
-                logger.critical("cannot load TLS certificate", metadata: ["tls.error": "\(error)"])
-                return 1
+        do throws(any Error) {
+            authenticator = try APIKeyAuthenticator(keys: configuration.apiKeys, production: configuration.production)
+            rules = RuleCoach(playbook: try configuration.playbookFile.map { path throws -> Playbook in try Playbook.load(path: path) } ?? .standard)
+            if configuration.redisURL != nil {
+                throw ServeConfiguration.Problem(message: "REDIS_URL is set, but this build keeps conversations in memory only; unset REDIS_URL to run one node")
             }
+            if let certificate = configuration.tlsCertificateFile, let key = configuration.tlsKeyFile {
+                tls = try TLSServerContext(configuration: TLSServerConfiguration(certificateChainPath: certificate, privateKeyPath: key))
+            }
+        } catch {
+            logger.critical("cannot start: \(error)")
+            return 1
+        }
+        if !authenticator.isEnabled {
+            logger.warning("no BACKEND_API_KEY: every client is accepted (development only)")
         }
 
         let group: EventLoopGroup
-        let server: TCPServer
         do {
             group = try EventLoopGroup(loopCount: configuration.eventLoops ?? ProcessSetup.availableCPUCount)
+        } catch {
+            logger.critical("cannot start event loops", metadata: ["error": "\(error)"])
+            return 1
+        }
+
+        let metrics = ServerMetrics()
+        var openAI: OpenAIClient?
+        var llm: LLMCoach?
+        if configuration.effectiveEnvironment["OPENAI_API_KEY"] != nil {
+            do {
+                let client = try OpenAIClient(configuration: try OpenAIConfiguration(environment: configuration.effectiveEnvironment), group: group, logger: Logger(label: "earpiece.openai"))
+                openAI = client
+                llm = LLMCoach(model: OpenAILanguageModel(client: client, onCompletion: { answer, duration, outcome in
+                    metrics.llmCall(answer: answer, duration: duration, outcome: outcome)
+                }))
+            } catch {
+                logger.critical("cannot configure the OpenAI client: \(error)")
+                group.shutdown()
+                return 1
+            }
+        }
+        let rateLimiter = InMemoryRateLimiter()
+        let services = CoachingServices(
+            llm: llm, rules: rules, store: InMemoryConversationStore(), rateLimiter: rateLimiter, observer: metrics,
+            logger: Logger(label: "earpiece.coaching")
+        )
+        let copilot = Copilot(configuration: configuration.coaching, services: services, wallClockMs: { WallClock.millisecondsSinceEpoch() })
+        metrics.track(copilot)
+
+        var socketIO = SocketIOConfiguration()
+        socketIO.engine.path = "/socket.io/"
+        // 20 s keeps a Manifest V3 service worker alive (it idles out after 30 s without traffic).
+        socketIO.engine.pingInterval = .seconds(20)
+        socketIO.engine.pingTimeout = .seconds(20)
+        socketIO.engine.cors = configuration.cors
+        let io = SocketIOServer(group: group, configuration: socketIO)
+        CopilotSocketApp.install(
+            on: io, copilot: copilot, authenticator: authenticator, rateLimiter: rateLimiter,
+            connectionsPerMinute: configuration.connectionsPerMinute, schedulers: LoopSchedulers(group: group), metrics: metrics, logger: logger
+        )
+        let llmClient = openAI
+        let responder = OpsResponder(io: io, copilot: copilot, metrics: metrics) {
+            guard let openAI = llmClient else { return "disabled" }
+            return openAI.isCircuitOpen ? "open" : "closed"
+        }
+
+        let server: TCPServer
+        do {
             var serverConfiguration = ServerConfiguration(host: configuration.host, port: configuration.port, tls: tls)
             serverConfiguration.backlog = 4096
-            let responder = SharedResponder(HealthResponder())
-            server = try HTTPServer.start(group: group, server: serverConfiguration) { _ in responder.value }
+            server = try HTTPServer.start(group: group, server: serverConfiguration) { _ in responder }
         } catch {
             logger.critical("cannot start server", metadata: ["error": "\(error)"])
+            group.shutdown()
             return 1
         }
         logger.notice(
             "listening",
             metadata: [
-                "server.address": "\(server.localAddress)", "server.tls": "\(tls != nil)",
-                "server.loops": "\(group.loops.count)", "server.open_files": "\(openFiles)",
+                "server.address": "\(server.localAddress)", "server.tls": "\(tls != nil)", "server.loops": "\(group.loops.count)",
+                "server.open_files": "\(openFiles)", "coach": "\(llm != nil ? "llm+rules" : "rules")", "store": "memory",
+                "auth.keys": "\(authenticator.keyCount)",
             ]
         )
 
@@ -57,40 +121,15 @@ enum Serve {
             logger.notice("draining", metadata: ["signal": "\(signal)"])
             break
         }
-        let aborted = await server.shutdown(gracePeriod: .seconds(10))
+        // Drain: readiness fails, the listener stops, and every transport closes without a Socket.IO
+        // DISCONNECT, so official clients reconnect (to another node) and resume their conversations.
+        responder.startDraining()
+        async let aborted = server.shutdown(gracePeriod: .seconds(10))
+        io.closeAllConnections()
+        let abortedCount = await aborted
+        openAI?.shutdown()
         group.shutdown()
-        logger.notice("stopped", metadata: ["server.aborted_connections": "\(aborted)"])
+        logger.notice("stopped", metadata: ["server.aborted_connections": "\(abortedCount)"])
         return 0
-    }
-}
-
-/// A responder that every loop may use because it holds no mutable state.
-struct SharedResponder: @unchecked Sendable {
-    // @unchecked Sendable: the wrapped responder is immutable, so concurrent calls from loops are safe.
-    let value: any HTTPResponder
-    init(_ value: any HTTPResponder) { self.value = value }
-}
-
-/// Answers `GET /health` and 404 for everything else.
-final class HealthResponder: HTTPResponder {
-    func respond(to request: HTTPRequest, with writer: HTTPResponseWriter) {
-        guard request.head.path == "/health" else {
-            writer.send(status: 404, text: "Not Found")
-            return
-        }
-        guard request.head.method == .get || request.head.method == .head else {
-            var headers = HTTPHeaders()
-            headers.add(name: "Allow", value: "GET, HEAD")
-            writer.send(status: 405, text: "Method Not Allowed", headers: headers)
-            return
-        }
-        var body = ByteBuffer()
-        body.writeString(#"{"status":"healthy","timestamp":"#)
-        body.writeDecimal(WallClock.millisecondsSinceEpoch())
-        body.writeString(#","activeConversations":0}"#)
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "Cache-Control", value: "no-store")
-        writer.send(status: 200, headers: headers, body: body)
     }
 }
