@@ -1,4 +1,5 @@
 import Coaching
+import HTTPCore
 import IOCore
 import Metrics
 import IOPosix
@@ -11,7 +12,7 @@ import SocketIO
 enum CopilotSocketApp {
     static func install(
         on io: SocketIOServer, copilot: Copilot, authenticator: APIKeyAuthenticator, rateLimiter: any RateLimiter,
-        connectionsPerMinute: Int, schedulers: LoopSchedulers, metrics: ServerMetrics, logger: Logger
+        connectionsPerMinute: Int, trustForwardedFor: Bool, schedulers: LoopSchedulers, metrics: ServerMetrics, logger: Logger
     ) {
         let main = io.main
         main.use { socket in
@@ -32,7 +33,7 @@ enum CopilotSocketApp {
             return nil
         }
         main.use(async: { handshake in
-            let address = handshake.remoteAddress?.ipAddress ?? "unknown"
+            let address = Self.clientAddress(handshake, trustForwardedFor: trustForwardedFor)
             do {
                 let decision = try await rateLimiter.consume("connect:\(address)", rule: .perMinute(connectionsPerMinute), isolation: nil)
                 guard decision.allowed else {
@@ -75,6 +76,19 @@ enum CopilotSocketApp {
                 copilot.sessionClosed(session)
             }
         }
+    }
+}
+
+extension CopilotSocketApp {
+    /// The client's address for per-address limits: the peer, or behind a trusted proxy the first
+    /// address of `X-Forwarded-For`.
+    static func clientAddress(_ handshake: SocketIOHandshake, trustForwardedFor: Bool) -> String {
+        if trustForwardedFor, let forwarded = handshake.headers["X-Forwarded-For"],
+            let first = forwarded.split(separator: ",").first.map({ $0.filter { $0 != " " && $0 != "\t" } }), !first.isEmpty, first.utf8.count <= 64
+        {
+            return String(first)
+        }
+        return handshake.remoteAddress?.ipAddress ?? "unknown"
     }
 }
 

@@ -81,7 +81,7 @@ enum Serve {
         let io = SocketIOServer(group: group, configuration: socketIO)
         CopilotSocketApp.install(
             on: io, copilot: copilot, authenticator: authenticator, rateLimiter: rateLimiter,
-            connectionsPerMinute: configuration.connectionsPerMinute, schedulers: LoopSchedulers(group: group), metrics: metrics, logger: logger
+            connectionsPerMinute: configuration.connectionsPerMinute, trustForwardedFor: configuration.trustForwardedFor, schedulers: LoopSchedulers(group: group), metrics: metrics, logger: logger
         )
         let llmClient = openAI
         let responder = OpsResponder(io: io, copilot: copilot, metrics: metrics) {

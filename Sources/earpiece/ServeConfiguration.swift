@@ -34,6 +34,7 @@ struct ServeConfiguration {
         Option(flag: "--max-conversations-per-key", variable: "MAX_CONVERSATIONS_PER_KEY", placeholder: "N", help: "open conversations per API key, default 20"),
         Option(flag: "--rate-limit-start-per-minute", variable: "RATE_LIMIT_START_PER_MINUTE", placeholder: "N", help: "START_CONVERSATION per key, default 30"),
         Option(flag: "--rate-limit-connections-per-minute", variable: "RATE_LIMIT_CONNECTIONS_PER_MINUTE", placeholder: "N", help: "connections per client address, default 120"),
+        Option(flag: "--trust-forwarded-for", variable: "TRUST_FORWARDED_FOR", placeholder: "BOOL", help: "behind a proxy: per-address limits use X-Forwarded-For, default false"),
         Option(flag: "--rate-limit-events-per-second", variable: "RATE_LIMIT_EVENTS_PER_SECOND", placeholder: "N", help: "events per connection, default 50"),
         Option(flag: "--rate-limit-transcript-per-second", variable: "RATE_LIMIT_TRANSCRIPT_PER_SECOND", placeholder: "N", help: "TRANSCRIPT per conversation, default 20"),
         Option(flag: "--rate-limit-tips-per-minute", variable: "RATE_LIMIT_TIPS_PER_MINUTE", placeholder: "N", help: "REQUEST_NEXT_TIP per conversation, default 30"),
@@ -52,6 +53,7 @@ struct ServeConfiguration {
     var redisURL: String?
     var playbookFile: String?
     var connectionsPerMinute = 120
+    var trustForwardedFor = false
     var coaching = CoachingConfiguration()
     /// The environment with the flags laid over it: what the OpenAI configuration reads.
     var effectiveEnvironment: [String: String] = [:]
@@ -115,6 +117,13 @@ struct ServeConfiguration {
         self.redisURL = settings["REDIS_URL"]
         self.playbookFile = settings["PLAYBOOK_FILE"]
         if let value = try integer("RATE_LIMIT_CONNECTIONS_PER_MINUTE", 1...1_000_000) { self.connectionsPerMinute = value }
+        if let value = settings["TRUST_FORWARDED_FOR"] {
+            switch value.lowercased() {
+            case "1", "true", "yes": self.trustForwardedFor = true
+            case "0", "false", "no": self.trustForwardedFor = false
+            default: throw Problem(message: "--trust-forwarded-for / TRUST_FORWARDED_FOR must be true or false, got '\(value)'")
+            }
+        }
 
         if let value = try integer("LLM_DEADLINE_MS", 100...120_000) { self.coaching.llmDeadline = .milliseconds(value) }
         if let value = try integer("RESUME_GRACE_SECONDS", 1...86_400) { self.coaching.resumeGrace = .seconds(value) }
