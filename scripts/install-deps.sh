@@ -16,7 +16,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c "import pytest, websockets, socketio, websocket, requests, jsonschema" 2>/dev/null; then
+if ! python3 -c "import pytest, websockets, socketio, websocket, requests, jsonschema, prometheus_client" 2>/dev/null; then
   req="$(dirname "$0")/../Tests/Interop/requirements.txt"
   python3 -m pip install -q --disable-pip-version-check -r "$req" 2>/dev/null \
     || python3 -m pip install -q --disable-pip-version-check --break-system-packages -r "$req"

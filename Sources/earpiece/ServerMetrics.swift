@@ -13,6 +13,12 @@ final class ServerMetrics: CoachingObserver {
     private let cachedTokens: Counter
     private let completionTokens: Counter
     private let cost: Counter
+    private let tips: [TipSource: Counter]
+    private let fallbacks: Counter
+    private let errors: [String: Counter]
+    private let ended: [EndReason: Counter]
+    /// The codes a connection can be refused with (besides the event codes).
+    static let connectionCodes = ["AUTH_MISSING", "AUTH_INVALID", "RATE_LIMITED", "INTERNAL"]
     private static let latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
     init() {
@@ -26,9 +32,18 @@ final class ServerMetrics: CoachingObserver {
         self.cachedTokens = registry.counter("earpiece_llm_tokens_total", help: "Language-model tokens.", labels: [("kind", "cached_prompt")])
         self.completionTokens = registry.counter("earpiece_llm_tokens_total", help: "Language-model tokens.", labels: [("kind", "completion")])
         self.cost = registry.counter("earpiece_llm_cost_usd_total", help: "Estimated language-model cost in US dollars.")
-        for source in [TipSource.llm, .rules] {
-            _ = registry.counter("earpiece_tips_total", help: "Tips sent, by source.", labels: [("source", source.rawValue)])
-        }
+        // Every labelled series is registered here, once: the hot path only increments.
+        self.tips = Dictionary(uniqueKeysWithValues: [TipSource.llm, .rules].map { source in
+            (source, registry.counter("earpiece_tips_total", help: "Tips sent, by source.", labels: [("source", source.rawValue)]))
+        })
+        self.fallbacks = registry.counter("earpiece_llm_fallbacks_total", help: "Tips the rule coach made because the LLM failed or was slow.")
+        let codes = Set(CoachingErrorCode.allCases.map(\.rawValue) + Self.connectionCodes)
+        self.errors = Dictionary(uniqueKeysWithValues: codes.map { code in
+            (code, registry.counter("earpiece_errors_total", help: "Refused client events and connections, by code.", labels: [("code", code)]))
+        })
+        self.ended = Dictionary(uniqueKeysWithValues: [EndReason.requested, .graceExpired, .idleTimeout].map { reason in
+            (reason, registry.counter("earpiece_conversations_ended_total", help: "Conversations ended, by reason.", labels: [("reason", reason.rawValue)]))
+        })
     }
 
     /// Exports the copilot's open conversations, read at each scrape.
@@ -41,26 +56,29 @@ final class ServerMetrics: CoachingObserver {
     func segmentStored() { self.segments.increment() }
 
     func tipDelivered(source: TipSource, trigger: TipTrigger, latency: Duration, fellBack: Bool) {
-        self.registry.counter("earpiece_tips_total", help: "Tips sent, by source.", labels: [("source", source.rawValue)]).increment()
-        if fellBack { self.registry.counter("earpiece_llm_fallbacks_total", help: "Tips the rule coach made because the LLM failed or was slow.").increment() }
+        self.tips[source]?.increment()
+        if fellBack { self.fallbacks.increment() }
         self.tipLatency.observe(latency)
     }
 
     func eventRefused(_ code: CoachingErrorCode) {
-        self.registry.counter("earpiece_errors_total", help: "Refused client events and connections, by code.", labels: [("code", code.rawValue)]).increment()
+        self.errors[code.rawValue]?.increment()
     }
 
+    /// `code` is one of ``connectionCodes``; others are not counted (no series from unexpected strings).
     func connectionRefused(_ code: String) {
-        self.registry.counter("earpiece_errors_total", help: "Refused client events and connections, by code.", labels: [("code", code)]).increment()
+        self.errors[code]?.increment()
     }
 
     func conversationEnded(reason: EndReason, duration: Duration) {
-        self.registry.counter("earpiece_conversations_ended_total", help: "Conversations ended, by reason.", labels: [("reason", reason.rawValue)]).increment()
+        self.ended[reason]?.increment()
     }
 
     /// One language-model call: its duration, outcome, tokens and cost.
     func llmCall(answer: LanguageModelAnswer?, duration: Duration, outcome: String) {
         self.llmLatency.observe(duration)
+        // A bounded set (`ok`, `cut_short`, `cancelled` and the client's short error names); LLM calls are few,
+        // so the lookup under the registry's lock is fine here.
         self.registry.counter("earpiece_llm_requests_total", help: "Language-model calls, by outcome.", labels: [("outcome", outcome)]).increment()
         guard let answer else { return }
         self.promptTokens.increment(by: answer.promptTokens)
