@@ -107,6 +107,8 @@ public actor Conversation {
     private let startedAt = ContinuousClock.now
     private var endedAt: ContinuousClock.Instant?
     private var summaryEvent: ServerEvent?
+    /// Clients that asked for the summary (a retried END_CONVERSATION) before it was ready.
+    private var summaryWaiters: [any ConversationClient] = []
 
     private var recent: [Segment] = []
     private var stats = TranscriptStats()
@@ -224,7 +226,7 @@ public actor Conversation {
             let result = await self.process(command, from: client)
             if case .failure(let error) = result { self.services.observer.eventRefused(error.code) }
             reply(result)
-            self.afterReply(command, result: result)
+            self.afterReply(command, from: client, result: result)
         }
         self.inbox.removeAll(keepingCapacity: true)
         self.pumping = false
@@ -257,16 +259,21 @@ public actor Conversation {
         }
     }
 
-    /// What follows an ack: a re-sent tip or summary for duplicates.
-    private func afterReply(_ command: Command, result: EventReply) {
+    /// What follows an ack: a re-sent tip or summary for duplicates, to the client that asked.
+    private func afterReply(_ command: Command, from client: any ConversationClient, result: EventReply) {
         guard case .success(let body) = result, body["duplicate"] == true || body["status"] == "duplicate" else { return }
         switch command {
         case .request(let request):
             if let tipID = self.requests[request.requestID], let index = self.tipIndex[tipID] {
-                self.client?.send(.tip(self.tips[index], conversationID: self.id))
+                client.send(.tip(self.tips[index], conversationID: self.id))
             }
         case .end:
-            if let summary = self.summaryEvent { self.client?.send(summary) }
+            // Any connection of the owning key may ask again, also after the owner went away for good.
+            if let summary = self.summaryEvent {
+                client.send(summary)
+            } else if client !== self.client, !self.summaryWaiters.contains(where: { $0 === client }), self.summaryWaiters.count < 8 {
+                self.summaryWaiters.append(client)
+            }
         default:
             break
         }
@@ -539,6 +546,8 @@ public actor Conversation {
         let event = ServerEvent.ended(self.id, reason: reason, summary: summary)
         self.summaryEvent = event
         self.client?.send(event)
+        for waiter in self.summaryWaiters where waiter !== self.client { waiter.send(event) }
+        self.summaryWaiters.removeAll()
         // Remembered for a while so that a retried END_CONVERSATION gets the same summary; then forgotten.
         self.graceTimer = self.scheduler.schedule(after: self.configuration.scaled(self.configuration.endedRetention)) { [weak self] in
             self?.assumeIsolated { $0.forgetNow() }

@@ -309,8 +309,12 @@ struct ConversationTests {
         await harness.close(session)
         try await Task.sleep(for: .milliseconds(300))
         #expect(harness.copilot.activeConversations == 0)
-        let (again, _) = harness.connect(id: "conn-2")
+        let (again, client) = harness.connect(id: "conn-2")
         #expect(await harness.send("START_CONVERSATION", ["mode": "auto", "conversationId": .string(id)], from: again).errorCode == .conversationEnded)
+        // Another connection of the same key still gets the summary when it ends the call again.
+        #expect(try await harness.send("END_CONVERSATION", ["conversationId": .string(id)], from: again).get()["duplicate"] == true)
+        let ended = await client.wait(for: "CONVERSATION_ENDED")
+        #expect(ended.first?.payload["reason"] == "grace_expired")
     }
 
     @Test func perKeyQuota_refusesAnotherConversation_untilOneEnds() async throws {
