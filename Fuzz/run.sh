@@ -12,7 +12,7 @@ set -euo pipefail
 
 usage() {
     echo "usage: Fuzz/run.sh TARGET SECONDS" >&2
-    echo "targets: WebSocketFrameFuzz HTTPRequestFuzz HTTPResponseFuzz JSONFuzz EngineIOFuzz SocketIOFuzz OpenAIFuzz" >&2
+    echo "targets: WebSocketFrameFuzz HTTPRequestFuzz HTTPResponseFuzz JSONFuzz EngineIOFuzz SocketIOFuzz OpenAIFuzz CoachingFuzz" >&2
     exit 2
 }
 
@@ -37,6 +37,14 @@ case "$target" in
         partial_name=OpenAIPure
         partial_files=(OpenAIError SSEParser RateLimits RetryPolicy Usage ChatCompletion)
         partial_dir=OpenAI
+        ;;
+    # The copilot's parsers of client events, streamed answers and playbooks, without the conversation
+    # code that logs through swift-log (which this script cannot build): the files they need form one module.
+    CoachingFuzz)
+        modules=(IOCore JSON)
+        partial_name=CoachingPure
+        partial_files=(CoachingError Model Coach ClientEvents PartialJSON TextMatching Playbook DefaultPlaybook)
+        partial_dir=Coaching
         ;;
     *) usage ;;
 esac

@@ -75,6 +75,7 @@ public enum ClientEvent: Sendable, Hashable {
             self = .ping
             return
         }
+        guard Self.names.contains(name) else { throw .invalid("unknown event '\(PayloadReader.printable(name))'") }
         guard let argument else { throw .invalid("\(name) needs one argument, a JSON object") }
         var reader = try PayloadReader(argument)
         switch name {

@@ -289,6 +289,7 @@ public struct PartialJSON: Sendable {
                 } else {
                     // As JSONParser does: the lone high surrogate becomes U+FFFD and this escape stands alone.
                     self.scalar(0xFFFD)
+                    guard self.mode != .finished else { return }  // the U+FFFD hit the size limit
                     self.unicodeUnit(self.hexValue)
                 }
             } else {
@@ -301,6 +302,7 @@ public struct PartialJSON: Sendable {
             } else {
                 self.escape = .none
                 self.scalar(0xFFFD)
+                guard self.mode != .finished else { return }
                 self.reconsume(byte)
             }
         case .highSurrogateBackslash:
@@ -311,6 +313,7 @@ public struct PartialJSON: Sendable {
             } else {
                 self.escape = .none
                 self.scalar(0xFFFD)
+                guard self.mode != .finished else { return }
                 self.simpleEscape(byte)
             }
         }

@@ -107,3 +107,18 @@ struct ClientEventTests {
         }
     }
 }
+
+extension ClientEventTests {
+    @Test func unknownEvent_withoutArgument_isNamedPrintably() {
+        #expect(self.refusalWithoutArgument("BAD\u{0}NAME") == "unknown event 'BADNAME'")
+    }
+
+    private func refusalWithoutArgument(_ name: String) -> String? {
+        do {
+            _ = try ClientEvent(name: name, argument: nil)
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+}

@@ -409,3 +409,20 @@ private enum AnswerGenerator {
         return "\\u" + (Bool.random(using: &random) ? padded.uppercased() : padded)
     }
 }
+
+@Suite("PartialJSON at its size limit")
+struct PartialJSONLimitTests {
+    @Test(arguments: [
+        (#"{"suggestion":"ab\ud800c"}"#, 3, "ab"),
+        (#"{"suggestion":"a\ud800\u0041"}"#, 2, "a"),
+        (#"{"suggestion":"a\ud800\n"}"#, 2, "a"),
+        (#"{"suggestion":"ab\ud800"}"#, 3, "ab"),
+    ])
+    func aReplacementThatDoesNotFit_stopsTheValue_forGood(text: String, limit: Int, expected: String) {
+        var partial = PartialJSON(key: "suggestion", maximumValueBytes: limit)
+        partial.update(accumulated: text)
+        #expect(partial.value == expected)
+        #expect(partial.phase == .stopped)
+    }
+}
+
