@@ -297,6 +297,7 @@ enum DefaultPlaybook {
         "today", "currently", "right now", "at the moment", "how do", "how does", "how is", "walk me through",
         "process", "workflow", "who does"
       ],
+      "mentioned": ["we use", "we currently", "today we", "right now we", "at the moment we", "our process", "the way we do it", "shared inbox", "spreadsheet", "spreadsheets"],
       "headline": "Discovery: understand how they work today",
       "suggestion": "Before pitching, get a picture of their current process and who does what.",
       "options": [
@@ -325,6 +326,8 @@ enum DefaultPlaybook {
         "challenge", "challenges", "problem", "problems", "pain", "frustrating", "what's not working", "biggest issue",
         "what happens when", "what goes wrong", "struggle with"
       ],
+      "mentioned": ["problem", "problems", "issue", "issues", "by hand", "manual", "manually", "takes forever", "too long", "error prone", "mistakes", "struggle", "double handling", "falls through the cracks", "doesn't trust"],
+      "implies": ["current-process"],
       "headline": "Discovery: find the pain",
       "suggestion": "Ask what is not working and let them describe it in their own words; do not suggest answers.",
       "options": [
@@ -353,6 +356,8 @@ enum DefaultPlaybook {
         "cost you", "costs you", "how much time", "how many hours", "impact", "what does that mean for", "how much money",
         "what is that worth", "what's that worth", "cost the business"
       ],
+      "mentioned": ["costs us", "cost us", "we lose", "we're losing", "hours a week", "hours each", "a full day", "days a month", "lost revenue"],
+      "implies": ["pain", "current-process"],
       "headline": "Discovery: put a number on the impact",
       "suggestion": "They described a problem; quantify it so the value of fixing it is clear to them and to their approvers.",
       "options": [
@@ -380,6 +385,7 @@ enum DefaultPlaybook {
       "covered": [
         "who else", "who feels", "involved", "stakeholder", "stakeholders", "who would use", "which teams", "who owns"
       ],
+      "mentioned": ["our cfo", "our cro", "our ceo", "my boss", "my manager", "my controller", "our controller"],
       "headline": "Discovery: find out who else cares",
       "suggestion": "Learn who feels the problem, who would use the solution and who would sponsor it.",
       "options": [
@@ -408,6 +414,7 @@ enum DefaultPlaybook {
         "decide", "decision", "decisions", "sign off", "approval", "approve", "security review", "procurement",
         "buying process", "choosing a tool", "evaluate"
       ],
+      "mentioned": ["security review", "approval process", "legal review", "procurement process", "signs off on"],
       "headline": "Discovery: learn how they decide",
       "suggestion": "Ask how a purchase like this gets decided and approved, before you are deep into the deal.",
       "options": [
@@ -436,6 +443,7 @@ enum DefaultPlaybook {
         "timeline", "timeframe", "time frame", "by when", "deadline", "when do you need", "go live", "when would you",
         "working towards", "target date"
       ],
+      "mentioned": ["deadline", "by the end of", "go live", "need it by", "scoped by", "before the end of"],
       "headline": "Discovery: find the timeline",
       "suggestion": "Ask when they need a solution and what drives that date.",
       "options": [
@@ -463,6 +471,7 @@ enum DefaultPlaybook {
       "covered": [
         "budget", "budgets", "spend", "invest", "investment", "allocated", "funding", "price range", "pricing expectations"
       ],
+      "mentioned": ["budget", "we pay", "we spend", "we're spending", "spending about"],
       "headline": "Discovery: understand the budget",
       "suggestion": "Ask how this would be funded and roughly what range they have in mind, before you show a price.",
       "options": [
@@ -491,6 +500,7 @@ enum DefaultPlaybook {
         "good look like", "success look like", "success", "measure", "metrics", "kpi", "kpis", "in six months",
         "what would great look like", "ideal outcome"
       ],
+      "mentioned": ["success would", "we'd measure", "our goal", "the goal is", "target is"],
       "headline": "Discovery: agree what success looks like",
       "suggestion": "Ask how they will judge the result, so your proposal answers their criteria.",
       "options": [
@@ -518,6 +528,7 @@ enum DefaultPlaybook {
       "covered": [
         "tried", "have you tried", "in the past", "before", "other tools", "last tool", "previous", "fix it"
       ],
+      "mentioned": ["we tried", "we've tried", "our last tool", "last vendor", "we used to"],
       "headline": "Discovery: ask what they've tried",
       "suggestion": "Find out what they tried before and why it did not stick, so you do not repeat it.",
       "options": [
@@ -545,6 +556,7 @@ enum DefaultPlaybook {
       "covered": [
         "priority", "priorities", "how important", "top of the list", "rank", "initiatives"
       ],
+      "mentioned": ["top priority", "priority for us", "high on the list"],
       "headline": "Discovery: check how important this is",
       "suggestion": "Ask where this sits among their priorities, so you know whether the deal can move this quarter.",
       "options": [
@@ -628,7 +640,8 @@ enum DefaultPlaybook {
     "wrapUp": [
       "think about it", "have to think about it", "need to think about it", "let me think about it",
       "talk to my team", "need to talk to my team", "get back to you", "we'll be in touch", "i'll be in touch",
-      "have to jump", "need to jump", "have to run", "need to run", "have to drop", "need to drop", "out of time",
+      "have to jump", "need to jump", "i have to run", "i need to run", "have to run now", "gotta run", "have to drop off",
+      "need to drop off", "out of time",
       "running out of time", "another meeting", "thanks for your time", "thank you for your time",
       "send me some information", "send me more information", "i'll let you know", "we'll let you know"
     ],
@@ -721,7 +734,7 @@ enum DefaultPlaybook {
       "what's the next step", "send me the contract", "send over the contract", "send me a proposal", "send us a proposal",
       "what would it take", "let's move forward", "move forward", "ready to go", "sounds like a fit",
       "what does onboarding look like", "how long does onboarding take", "how long would implementation take",
-      "can we get a quote", "purchase order", "where do i sign", "let's do this"
+      "can we get a quote", "send a purchase order", "raise a purchase order", "where do i sign", "let's do this"
     ],
     "tip": {
       "headline": "Buying signal: ask for the commitment",
@@ -915,7 +928,7 @@ enum DefaultPlaybook {
   },
   "objectionRetry": {
     "headline": "Still pushing back on {name}: try another angle",
-    "suggestion": "\"{label}\" did not land. Acknowledge that, then try a different angle rather than repeating the same argument."
+    "suggestion": "They came back to {name}. Acknowledge it, then try a different angle rather than repeating the argument you already used."
   },
   "followUpHeadline": "Build on \"{label}\"",
   "fallback": {

@@ -23,10 +23,11 @@ public struct Segment: Sendable, Hashable {
         self.endMs = endMs
     }
 
-    /// Speaking time when both ends are known.
+    /// Speaking time when both ends are known (never negative, even for times the protocol would refuse).
     public var durationMs: Int? {
         guard let start = self.startMs, let end = self.endMs else { return nil }
-        return end - start
+        let (duration, overflow) = end.subtractingReportingOverflow(start)
+        return overflow ? 0 : max(0, duration)
     }
 
     /// Whitespace-separated words: the fallback measure of speaking time.

@@ -53,13 +53,21 @@ public struct Playbook: Sendable {
     ///   not a valid playbook.
     public static func load(path: String) throws(PlaybookError) -> Playbook {
         let bytes = try PlaybookFile.contents(path: path, limit: Self.maximumFileBytes)
+        let parsed = bytes.withUnsafeBytes { raw in
+            Result { () throws(JSONError) -> JSONValue in try JSONParser.parse(raw) }
+        }
         let json: JSONValue
-        do {
-            json = try bytes.withUnsafeBytes { (raw) throws(JSONError) -> JSONValue in
-                try JSONParser.parse(raw)
-            }
-        } catch {
-            throw PlaybookError(.invalidJSON, path: path, location: "", detail: "\(error)")
+        switch parsed {
+        case .success(let value):
+            json = value
+        case .failure(let error):
+            let position = error.offset.map { " at byte \($0)" } ?? ""
+            throw PlaybookError(
+                .invalidJSON,
+                path: path,
+                location: "",
+                detail: "not valid JSON: \(error.message)\(position)"
+            )
         }
         return try Playbook(json: json, path: path)
     }
@@ -94,19 +102,33 @@ public struct Playbook: Sendable {
         var phrases: [(bytes: [UInt8], tag: UInt32)] = []
         var seenPhrases: [PhraseGroup: [[UInt8]: String]] = [:]
         func addPhrases(
-            _ list: [String], group: PhraseGroup, index: Int, at location: String, numberEach: Bool = false
+            _ list: [String],
+            group: PhraseGroup,
+            index: Int,
+            at location: String,
+            numberEach: Bool = false
         ) throws(PlaybookError) {
             for (offset, phrase) in list.enumerated() {
                 let here = "\(location)[\(offset)]"
                 let folded = TextFolding.fold(phrase)
                 guard let first = folded.first, TextFolding.isWordByte(first) else {
-                    throw PlaybookError(.invalidPhrase, path: path, location: here, detail: "must start with a letter or digit")
+                    throw PlaybookError(
+                        .invalidPhrase,
+                        path: path,
+                        location: here,
+                        detail: "must start with a letter or digit"
+                    )
                 }
                 // Objection triggers share one group: a phrase in two categories would make the
                 // category a coin toss.
                 let sharedGroup = group == .competitorName ? PhraseGroup.objectionTrigger : group
                 if let earlier = seenPhrases[sharedGroup]?[folded] {
-                    throw PlaybookError(.duplicatePhrase, path: path, location: here, detail: "\"\(phrase)\" is already listed at \(earlier)")
+                    throw PlaybookError(
+                        .duplicatePhrase,
+                        path: path,
+                        location: here,
+                        detail: "\"\(phrase)\" is already listed at \(earlier)"
+                    )
                 }
                 seenPhrases[sharedGroup, default: [:]][folded] = here
                 // Competitor names are numbered one by one (their tag points at the name, not the category).
@@ -122,28 +144,61 @@ public struct Playbook: Sendable {
         for (index, value) in objectionValues.enumerated() {
             let location = "objections[\(index)]"
             let object = try reader.object(value, at: location)
-            try reader.checkKeys(object, allowed: ["id", "kind", "name", "triggers", "names", "headline", "suggestion", "answers"], at: location)
+            try reader.checkKeys(
+                object,
+                allowed: ["id", "kind", "name", "triggers", "names", "headline", "suggestion", "answers"],
+                at: location
+            )
             let id = try reader.identifier(object, "id", at: location)
             if let earlier = objectionIDs[id] {
-                throw PlaybookError(.duplicateID, path: path, location: "\(location).id", detail: "\"\(id)\" is already used by \(earlier)")
+                throw PlaybookError(
+                    .duplicateID,
+                    path: path,
+                    location: "\(location).id",
+                    detail: "\"\(id)\" is already used by \(earlier)"
+                )
             }
             objectionIDs[id] = location
-            let kindText = try reader.string(object, "kind", at: location, maximumLength: 20, required: false) ?? "objection"
+            let kindText =
+                try reader.string(object, "kind", at: location, maximumLength: 20, required: false) ?? "objection"
             let kind: TipKind
             switch kindText {
             case "objection": kind = .objection
             case "competitor": kind = .competitor
             default:
-                throw PlaybookError(.invalidValue, path: path, location: "\(location).kind", detail: "must be \"objection\" or \"competitor\"")
+                throw PlaybookError(
+                    .invalidValue,
+                    path: path,
+                    location: "\(location).kind",
+                    detail: "must be \"objection\" or \"competitor\""
+                )
             }
             let triggers = try reader.strings(object, "triggers", at: location, maximumLength: 100, maximumCount: 200)
             try addPhrases(triggers, group: .objectionTrigger, index: index, at: "\(location).triggers")
             if object["names"] != nil {
                 guard kind == .competitor else {
-                    throw PlaybookError(.invalidValue, path: path, location: "\(location).names", detail: "only a \"competitor\" category lists names")
+                    throw PlaybookError(
+                        .invalidValue,
+                        path: path,
+                        location: "\(location).names",
+                        detail: "only a \"competitor\" category lists names"
+                    )
                 }
-                let names = try reader.strings(object, "names", at: location, maximumLength: 64, maximumCount: 200, allowEmpty: true)
-                try addPhrases(names, group: .competitorName, index: competitorNames.count, at: "\(location).names", numberEach: true)
+                let names = try reader.strings(
+                    object,
+                    "names",
+                    at: location,
+                    maximumLength: 64,
+                    maximumCount: 200,
+                    allowEmpty: true
+                )
+                try addPhrases(
+                    names,
+                    group: .competitorName,
+                    index: competitorNames.count,
+                    at: "\(location).names",
+                    numberEach: true
+                )
                 for name in names { competitorNames.append((name, index)) }
             }
             let tip = try reader.tipTemplate(object, at: location, optionsKey: "answers", requireFollowUps: true)
@@ -157,7 +212,12 @@ public struct Playbook: Sendable {
             )
         }
         guard objections.contains(where: { $0.kind == .competitor }) else {
-            throw PlaybookError(.missingKey, path: path, location: "objections", detail: "needs one category of kind \"competitor\"")
+            throw PlaybookError(
+                .missingKey,
+                path: path,
+                location: "objections",
+                detail: "needs one category of kind \"competitor\""
+            )
         }
         self.objections = objections
         self.competitorNames = competitorNames
@@ -169,21 +229,61 @@ public struct Playbook: Sendable {
         for (index, value) in discoveryValues.enumerated() {
             let location = "discovery[\(index)]"
             let object = try reader.object(value, at: location)
-            try reader.checkKeys(object, allowed: ["id", "topic", "covered", "headline", "suggestion", "options"], at: location)
+            try reader.checkKeys(
+                object,
+                allowed: ["id", "topic", "covered", "mentioned", "implies", "headline", "suggestion", "options"],
+                at: location
+            )
             let id = try reader.identifier(object, "id", at: location)
             if let earlier = discoveryIDs[id] {
-                throw PlaybookError(.duplicateID, path: path, location: "\(location).id", detail: "\"\(id)\" is already used by \(earlier)")
+                throw PlaybookError(
+                    .duplicateID,
+                    path: path,
+                    location: "\(location).id",
+                    detail: "\"\(id)\" is already used by \(earlier)"
+                )
             }
             discoveryIDs[id] = location
             let covered = try reader.strings(object, "covered", at: location, maximumLength: 100, maximumCount: 200)
             try addPhrases(covered, group: .discoveryCovered, index: index, at: "\(location).covered")
+            if object["mentioned"] != nil {
+                let mentioned = try reader.strings(
+                    object,
+                    "mentioned",
+                    at: location,
+                    maximumLength: 100,
+                    maximumCount: 200
+                )
+                try addPhrases(mentioned, group: .discoveryMentioned, index: index, at: "\(location).mentioned")
+            }
+            let implies =
+                object["implies"] == nil
+                ? [] : try reader.strings(object, "implies", at: location, maximumLength: 64, maximumCount: 64)
             discovery.append(
                 DiscoveryTopic(
                     id: id,
                     topic: try reader.string(object, "topic", at: location, maximumLength: 60),
-                    tip: try reader.tipTemplate(object, at: location, optionsKey: "options", requireFollowUps: true)
+                    tip: try reader.tipTemplate(object, at: location, optionsKey: "options", requireFollowUps: true),
+                    implies: implies.map { _ in 0 },
+                    impliedIDs: implies
                 )
             )
+        }
+        // `implies` names other topics: resolve the ids now that all are known.
+        for index in discovery.indices {
+            var resolved: [Int] = []
+            for (offset, id) in discovery[index].impliedIDs.enumerated() {
+                guard let target = discovery.firstIndex(where: { $0.id == id }), target != index else {
+                    throw PlaybookError(
+                        .invalidValue,
+                        path: path,
+                        location: "discovery[\(index)].implies[\(offset)]",
+                        detail: "\"\(id)\" is not the id of another discovery topic"
+                    )
+                }
+                resolved.append(target)
+            }
+            discovery[index].implies = resolved
         }
         self.discovery = discovery
 
@@ -192,7 +292,9 @@ public struct Playbook: Sendable {
         try reader.checkKeys(questions, allowed: ["deflections", "tip"], at: "questions")
         try addPhrases(
             try reader.strings(questions, "deflections", at: "questions", maximumLength: 100, maximumCount: 200),
-            group: .deflection, index: 0, at: "questions.deflections"
+            group: .deflection,
+            index: 0,
+            at: "questions.deflections"
         )
         self.unansweredQuestion = try reader.tipTemplate(questions, "tip", at: "questions")
 
@@ -200,7 +302,9 @@ public struct Playbook: Sendable {
         let nextSteps = try reader.object(root, "nextSteps", at: "")
         try reader.checkKeys(
             nextSteps,
-            allowed: ["agreed", "proposals", "times", "acceptances", "wrapUp", "wrapUpTip", "nearEndTip", "momentumTip"],
+            allowed: [
+                "agreed", "proposals", "times", "acceptances", "wrapUp", "wrapUpTip", "nearEndTip", "momentumTip",
+            ],
             at: "nextSteps"
         )
         for (key, group) in [
@@ -209,7 +313,9 @@ public struct Playbook: Sendable {
         ] {
             try addPhrases(
                 try reader.strings(nextSteps, key, at: "nextSteps", maximumLength: 100, maximumCount: 300),
-                group: group, index: 0, at: "nextSteps.\(key)"
+                group: group,
+                index: 0,
+                at: "nextSteps.\(key)"
             )
         }
         self.nextSteps = NextStepTemplates(
@@ -223,7 +329,9 @@ public struct Playbook: Sendable {
         try reader.checkKeys(closing, allowed: ["buyingSignals", "tip", "confirmTip"], at: "closing")
         try addPhrases(
             try reader.strings(closing, "buyingSignals", at: "closing", maximumLength: 100, maximumCount: 200),
-            group: .buyingSignal, index: 0, at: "closing.buyingSignals"
+            group: .buyingSignal,
+            index: 0,
+            at: "closing.buyingSignals"
         )
         self.closing = try reader.tipTemplate(closing, "tip", at: "closing")
         self.confirmClosing = try reader.tipTemplate(closing, "confirmTip", at: "closing")
@@ -233,11 +341,15 @@ public struct Playbook: Sendable {
         try reader.checkKeys(reactions, allowed: ["positive", "negative"], at: "reactions")
         try addPhrases(
             try reader.strings(reactions, "positive", at: "reactions", maximumLength: 100, maximumCount: 200),
-            group: .positive, index: 0, at: "reactions.positive"
+            group: .positive,
+            index: 0,
+            at: "reactions.positive"
         )
         try addPhrases(
             try reader.strings(reactions, "negative", at: "reactions", maximumLength: 100, maximumCount: 200),
-            group: .negative, index: 0, at: "reactions.negative"
+            group: .negative,
+            index: 0,
+            at: "reactions.negative"
         )
 
         // Rapport.
@@ -245,13 +357,19 @@ public struct Playbook: Sendable {
         try reader.checkKeys(rapport, allowed: ["triggers", "tip"], at: "rapport")
         try addPhrases(
             try reader.strings(rapport, "triggers", at: "rapport", maximumLength: 100, maximumCount: 200),
-            group: .rapport, index: 0, at: "rapport.triggers"
+            group: .rapport,
+            index: 0,
+            at: "rapport.triggers"
         )
         self.rapport = try reader.tipTemplate(rapport, "tip", at: "rapport")
 
         // Pacing.
         let pacing = try reader.object(root, "pacing", at: "")
-        try reader.checkKeys(pacing, allowed: ["talkingTooMuch", "talkingTooLittle", "monologue", "silence"], at: "pacing")
+        try reader.checkKeys(
+            pacing,
+            allowed: ["talkingTooMuch", "talkingTooLittle", "monologue", "silence"],
+            at: "pacing"
+        )
         self.pacing = PacingTemplates(
             talkingTooMuch: try reader.tipTemplate(pacing, "talkingTooMuch", at: "pacing"),
             talkingTooLittle: try reader.tipTemplate(pacing, "talkingTooLittle", at: "pacing"),
@@ -264,11 +382,15 @@ public struct Playbook: Sendable {
         try reader.checkKeys(commitments, allowed: ["agent", "customer"], at: "commitments")
         try addPhrases(
             try reader.strings(commitments, "agent", at: "commitments", maximumLength: 100, maximumCount: 200),
-            group: .agentCommitment, index: 0, at: "commitments.agent"
+            group: .agentCommitment,
+            index: 0,
+            at: "commitments.agent"
         )
         try addPhrases(
             try reader.strings(commitments, "customer", at: "commitments", maximumLength: 100, maximumCount: 200),
-            group: .customerCommitment, index: 0, at: "commitments.customer"
+            group: .customerCommitment,
+            index: 0,
+            at: "commitments.customer"
         )
 
         let retry = try reader.object(root, "objectionRetry", at: "")
@@ -294,8 +416,10 @@ enum PhraseGroup: UInt8, Sendable, Hashable {
     case objectionTrigger
     /// `objections[i].names`; index = position in ``Playbook/competitorNames``.
     case competitorName
-    /// `discovery[i].covered`; index = topic.
+    /// `discovery[i].covered` (asked by the agent); index = topic.
     case discoveryCovered
+    /// `discovery[i].mentioned` (volunteered by the customer); index = topic.
+    case discoveryMentioned
     case deflection
     case nextStepAgreed
     case nextStepProposal
@@ -363,6 +487,9 @@ struct DiscoveryTopic: Sendable {
     /// A short name for notes ("decision process").
     var topic: String
     var tip: TipTemplate
+    /// Topics this one covers too once discussed (asking about impact means the pain is known).
+    var implies: [Int]
+    var impliedIDs: [String]
 
     var ruleID: String { "discovery.\(self.id)" }
 }
@@ -417,15 +544,50 @@ struct SignalThresholds: Sendable, Hashable {
         self.talkRatioLow = try reader.fraction(object, "talkRatioLow", default: self.talkRatioLow)
         self.talkRatioHigh = try reader.fraction(object, "talkRatioHigh", default: self.talkRatioHigh)
         guard self.talkRatioLow < self.talkRatioHigh else {
-            throw PlaybookError(.invalidValue, path: reader.path, location: "thresholds.talkRatioLow", detail: "must be below talkRatioHigh")
+            throw PlaybookError(
+                .invalidValue,
+                path: reader.path,
+                location: "thresholds.talkRatioLow",
+                detail: "must be below talkRatioHigh"
+            )
         }
-        self.minimumTalkSeconds = try reader.integer(object, "minimumTalkSeconds", default: self.minimumTalkSeconds, range: 0...3600)
-        self.minimumSegments = try reader.integer(object, "minimumSegments", default: self.minimumSegments, range: 0...1000)
-        self.monologueSeconds = try reader.integer(object, "monologueSeconds", default: self.monologueSeconds, range: 5...3600)
-        self.silenceSeconds = try reader.integer(object, "silenceSeconds", default: self.silenceSeconds, range: 2...3600)
+        self.minimumTalkSeconds = try reader.integer(
+            object,
+            "minimumTalkSeconds",
+            default: self.minimumTalkSeconds,
+            range: 0...3600
+        )
+        self.minimumSegments = try reader.integer(
+            object,
+            "minimumSegments",
+            default: self.minimumSegments,
+            range: 0...1000
+        )
+        self.monologueSeconds = try reader.integer(
+            object,
+            "monologueSeconds",
+            default: self.monologueSeconds,
+            range: 5...3600
+        )
+        self.silenceSeconds = try reader.integer(
+            object,
+            "silenceSeconds",
+            default: self.silenceSeconds,
+            range: 2...3600
+        )
         self.nearEndFraction = try reader.fraction(object, "nearEndFraction", default: self.nearEndFraction)
-        self.longCallMinutes = try reader.integer(object, "longCallMinutes", default: self.longCallMinutes, range: 1...1440)
-        self.evidenceWindow = try reader.integer(object, "evidenceWindow", default: self.evidenceWindow, range: 1...CoachingLimits.contextSegments)
+        self.longCallMinutes = try reader.integer(
+            object,
+            "longCallMinutes",
+            default: self.longCallMinutes,
+            range: 1...1440
+        )
+        self.evidenceWindow = try reader.integer(
+            object,
+            "evidenceWindow",
+            default: self.evidenceWindow,
+            range: 1...CoachingLimits.contextSegments
+        )
     }
 }
 
@@ -552,7 +714,12 @@ struct PlaybookReader {
 
     func object(_ value: JSONValue, at location: String) throws(PlaybookError) -> JSONObject {
         guard let object = value.objectValue else {
-            throw PlaybookError(.wrongType, path: self.path, location: location.isEmpty ? "(document)" : location, detail: "must be an object")
+            throw PlaybookError(
+                .wrongType,
+                path: self.path,
+                location: location.isEmpty ? "(document)" : location,
+                detail: "must be an object"
+            )
         }
         return object
     }
@@ -568,34 +735,69 @@ struct PlaybookReader {
     func checkKeys(_ object: JSONObject, allowed: Set<String>, at location: String) throws(PlaybookError) {
         for key in object.keys where !allowed.contains(key) && !key.hasPrefix("_") {
             throw PlaybookError(
-                .unknownKey, path: self.path, location: self.join(location, key),
-                detail: "unknown key (allowed: \(allowed.sorted().joined(separator: ", ")); keys starting with _ are comments)"
+                .unknownKey,
+                path: self.path,
+                location: self.join(location, key),
+                detail:
+                    "unknown key (allowed: \(allowed.sorted().joined(separator: ", ")); keys starting with _ are comments)"
             )
         }
     }
 
-    func array(_ object: JSONObject, _ key: String, at location: String, minimumCount: Int, maximumCount: Int) throws(PlaybookError) -> [JSONValue] {
+    func array(
+        _ object: JSONObject,
+        _ key: String,
+        at location: String,
+        minimumCount: Int,
+        maximumCount: Int
+    ) throws(PlaybookError) -> [JSONValue] {
         guard let value = object[key] else {
             throw PlaybookError(.missingKey, path: self.path, location: self.join(location, key), detail: "is required")
         }
         guard let array = value.arrayValue else { throw self.wrongType(key, "an array", at: location) }
         if array.isEmpty && minimumCount > 0 {
-            throw PlaybookError(.emptyValue, path: self.path, location: self.join(location, key), detail: "must not be empty")
+            throw PlaybookError(
+                .emptyValue,
+                path: self.path,
+                location: self.join(location, key),
+                detail: "must not be empty"
+            )
         }
         if array.count < minimumCount {
-            throw PlaybookError(.tooFewItems, path: self.path, location: self.join(location, key), detail: "needs at least \(minimumCount) items")
+            throw PlaybookError(
+                .tooFewItems,
+                path: self.path,
+                location: self.join(location, key),
+                detail: "needs at least \(minimumCount) items"
+            )
         }
         if array.count > maximumCount {
-            throw PlaybookError(.tooManyItems, path: self.path, location: self.join(location, key), detail: "has more than \(maximumCount) items")
+            throw PlaybookError(
+                .tooManyItems,
+                path: self.path,
+                location: self.join(location, key),
+                detail: "has more than \(maximumCount) items"
+            )
         }
         return array
     }
 
-    func string(_ object: JSONObject, _ key: String, at location: String, maximumLength: Int) throws(PlaybookError) -> String {
+    func string(
+        _ object: JSONObject,
+        _ key: String,
+        at location: String,
+        maximumLength: Int
+    ) throws(PlaybookError) -> String {
         try self.string(object, key, at: location, maximumLength: maximumLength, required: true)!
     }
 
-    func string(_ object: JSONObject, _ key: String, at location: String, maximumLength: Int, required: Bool) throws(PlaybookError) -> String? {
+    func string(
+        _ object: JSONObject,
+        _ key: String,
+        at location: String,
+        maximumLength: Int,
+        required: Bool
+    ) throws(PlaybookError) -> String? {
         guard let value = object[key] else {
             if !required { return nil }
             throw PlaybookError(.missingKey, path: self.path, location: self.join(location, key), detail: "is required")
@@ -610,7 +812,12 @@ struct PlaybookReader {
             throw PlaybookError(.emptyValue, path: self.path, location: location, detail: "must not be empty")
         }
         if trimmed.unicodeScalars.count > maximumLength {
-            throw PlaybookError(.valueTooLong, path: self.path, location: location, detail: "is longer than \(maximumLength) characters")
+            throw PlaybookError(
+                .valueTooLong,
+                path: self.path,
+                location: location,
+                detail: "is longer than \(maximumLength) characters"
+            )
         }
         return trimmed
     }
@@ -618,39 +825,76 @@ struct PlaybookReader {
     /// An id: 1 to 64 characters of letters, digits, `-`, `_` and `.`.
     func identifier(_ object: JSONObject, _ key: String, at location: String) throws(PlaybookError) -> String {
         let id = try self.string(object, key, at: location, maximumLength: 64)
-        for byte in id.utf8 where !(TextFolding.isAlphanumeric(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")) {
-            throw PlaybookError(.invalidValue, path: self.path, location: self.join(location, key), detail: "must use only letters, digits, '-', '_' and '.'")
+        for byte in id.utf8
+        where
+            !(TextFolding.isAlphanumeric(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+            || byte == UInt8(ascii: "."))
+        {
+            throw PlaybookError(
+                .invalidValue,
+                path: self.path,
+                location: self.join(location, key),
+                detail: "must use only letters, digits, '-', '_' and '.'"
+            )
         }
         return id
     }
 
     /// A list of non-empty strings; empty only when `allowEmpty`.
     func strings(
-        _ object: JSONObject, _ key: String, at location: String, maximumLength: Int, maximumCount: Int, allowEmpty: Bool = false
+        _ object: JSONObject,
+        _ key: String,
+        at location: String,
+        maximumLength: Int,
+        maximumCount: Int,
+        allowEmpty: Bool = false
     ) throws(PlaybookError) -> [String] {
-        let values = try self.array(object, key, at: location, minimumCount: allowEmpty ? 0 : 1, maximumCount: maximumCount)
+        let values = try self.array(
+            object,
+            key,
+            at: location,
+            minimumCount: allowEmpty ? 0 : 1,
+            maximumCount: maximumCount
+        )
         var result: [String] = []
         result.reserveCapacity(values.count)
         for (index, value) in values.enumerated() {
-            guard let string = value.stringValue else { throw self.wrongType("\(key)[\(index)]", "a string", at: location) }
-            result.append(try self.check(string, at: "\(self.join(location, key))[\(index)]", maximumLength: maximumLength))
+            guard let string = value.stringValue else {
+                throw self.wrongType("\(key)[\(index)]", "a string", at: location)
+            }
+            result.append(
+                try self.check(string, at: "\(self.join(location, key))[\(index)]", maximumLength: maximumLength)
+            )
         }
         return result
     }
 
     /// A string whose `{placeholder}`s are all known.
-    func template(_ object: JSONObject, _ key: String, at location: String, maximumLength: Int) throws(PlaybookError) -> String {
+    func template(
+        _ object: JSONObject,
+        _ key: String,
+        at location: String,
+        maximumLength: Int
+    ) throws(PlaybookError) -> String {
         let text = try self.string(object, key, at: location, maximumLength: maximumLength)
         var remainder = Substring(text)
         while let open = remainder.firstIndex(of: "{") {
             guard let close = remainder[open...].firstIndex(of: "}") else {
-                throw PlaybookError(.unknownPlaceholder, path: self.path, location: self.join(location, key), detail: "has a '{' without its '}'")
+                throw PlaybookError(
+                    .unknownPlaceholder,
+                    path: self.path,
+                    location: self.join(location, key),
+                    detail: "has a '{' without its '}'"
+                )
             }
             let name = String(remainder[remainder.index(after: open)..<close])
             guard Self.placeholders.contains(name) else {
                 throw PlaybookError(
-                    .unknownPlaceholder, path: self.path, location: self.join(location, key),
-                    detail: "uses {\(name)}; known placeholders: \(Self.placeholders.sorted().map { "{\($0)}" }.joined(separator: ", "))"
+                    .unknownPlaceholder,
+                    path: self.path,
+                    location: self.join(location, key),
+                    detail:
+                        "uses {\(name)}; known placeholders: \(Self.placeholders.sorted().map { "{\($0)}" }.joined(separator: ", "))"
                 )
             }
             remainder = remainder[remainder.index(after: close)...]
@@ -666,7 +910,12 @@ struct PlaybookReader {
     }
 
     /// `headline`, `suggestion` and 1 to 4 options under `optionsKey` of `object`.
-    func tipTemplate(_ object: JSONObject, at location: String, optionsKey: String, requireFollowUps: Bool) throws(PlaybookError) -> TipTemplate {
+    func tipTemplate(
+        _ object: JSONObject,
+        at location: String,
+        optionsKey: String,
+        requireFollowUps: Bool
+    ) throws(PlaybookError) -> TipTemplate {
         let headline = try self.template(object, "headline", at: location, maximumLength: 120)
         let suggestion = try self.template(object, "suggestion", at: location, maximumLength: 1000)
         let values = try self.array(object, optionsKey, at: location, minimumCount: 1, maximumCount: 4)
@@ -678,7 +927,12 @@ struct PlaybookReader {
             try self.checkKeys(option, allowed: ["label", "script", "followUp"], at: here)
             let label = try self.template(option, "label", at: here, maximumLength: 80)
             guard labels.insert(label.lowercased()).inserted else {
-                throw PlaybookError(.duplicateID, path: self.path, location: "\(here).label", detail: "\"\(label)\" is already an option label of this tip")
+                throw PlaybookError(
+                    .duplicateID,
+                    path: self.path,
+                    location: "\(here).label",
+                    detail: "\"\(label)\" is already an option label of this tip"
+                )
             }
             var followUp: FollowUpTemplate? = nil
             if let followUpValue = option["followUp"] {
@@ -689,10 +943,19 @@ struct PlaybookReader {
                     script: try self.template(object, "script", at: "\(here).followUp", maximumLength: 600)
                 )
             } else if requireFollowUps {
-                throw PlaybookError(.missingKey, path: self.path, location: "\(here).followUp", detail: "is required (what to say next when the rep picks this option)")
+                throw PlaybookError(
+                    .missingKey,
+                    path: self.path,
+                    location: "\(here).followUp",
+                    detail: "is required (what to say next when the rep picks this option)"
+                )
             }
             options.append(
-                OptionTemplate(label: label, script: try self.template(option, "script", at: here, maximumLength: 600), followUp: followUp)
+                OptionTemplate(
+                    label: label,
+                    script: try self.template(option, "script", at: here, maximumLength: 600),
+                    followUp: followUp
+                )
             )
         }
         return TipTemplate(headline: headline, suggestion: suggestion, options: options)
@@ -702,16 +965,31 @@ struct PlaybookReader {
         guard let json = object[key] else { return value }
         guard let number = json.doubleValue else { throw self.wrongType(key, "a number", at: "thresholds") }
         guard number >= 0, number <= 1 else {
-            throw PlaybookError(.invalidValue, path: self.path, location: "thresholds.\(key)", detail: "must be between 0 and 1")
+            throw PlaybookError(
+                .invalidValue,
+                path: self.path,
+                location: "thresholds.\(key)",
+                detail: "must be between 0 and 1"
+            )
         }
         return number
     }
 
-    func integer(_ object: JSONObject, _ key: String, default value: Int, range: ClosedRange<Int>) throws(PlaybookError) -> Int {
+    func integer(
+        _ object: JSONObject,
+        _ key: String,
+        default value: Int,
+        range: ClosedRange<Int>
+    ) throws(PlaybookError) -> Int {
         guard let json = object[key] else { return value }
         guard let number = json.intValue else { throw self.wrongType(key, "an integer", at: "thresholds") }
         guard range.contains(number) else {
-            throw PlaybookError(.invalidValue, path: self.path, location: "thresholds.\(key)", detail: "must be between \(range.lowerBound) and \(range.upperBound)")
+            throw PlaybookError(
+                .invalidValue,
+                path: self.path,
+                location: "thresholds.\(key)",
+                detail: "must be between \(range.lowerBound) and \(range.upperBound)"
+            )
         }
         return number
     }
@@ -725,7 +1003,12 @@ enum PlaybookFile {
             descriptor = open(path, O_RDONLY | O_CLOEXEC)
         } while descriptor < 0 && errno == EINTR
         guard descriptor >= 0 else {
-            throw PlaybookError(.cannotOpen, path: path, location: "", detail: "cannot open the file (\(Self.describe(errno)))")
+            throw PlaybookError(
+                .cannotOpen,
+                path: path,
+                location: "",
+                detail: "cannot open the file (\(Self.describe(errno)))"
+            )
         }
         defer { _ = close(descriptor) }
         var bytes: [UInt8] = []
@@ -734,7 +1017,12 @@ enum PlaybookFile {
             let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw PlaybookError(.cannotRead, path: path, location: "", detail: "cannot read the file (\(Self.describe(errno)))")
+                throw PlaybookError(
+                    .cannotRead,
+                    path: path,
+                    location: "",
+                    detail: "cannot read the file (\(Self.describe(errno)))"
+                )
             }
             if count == 0 { break }
             // Stop as soon as the limit is passed: a huge or endless file (a FIFO, /dev/zero) costs

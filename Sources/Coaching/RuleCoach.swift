@@ -43,7 +43,9 @@ public struct RuleCoach: Coach {
 
     /// ``Coach`` conformance: the synchronous ``tip(for:)``; `partial` is never called.
     public func tip(
-        for context: CoachingContext, isolation: isolated (any Actor)?, partial: (String) -> Void
+        for context: CoachingContext,
+        isolation: isolated (any Actor)?,
+        partial: (String) -> Void
     ) async throws -> TipDraft? {
         self.tip(for: context)
     }
@@ -76,13 +78,24 @@ struct CallFacts {
         self.product = text("product")
         if let names = metadata["competitors"]?.arrayValue {
             for name in names.prefix(20) {
-                guard let name = name.stringValue?.trimmingWhitespace(), !name.isEmpty, name.unicodeScalars.count <= 64 else { continue }
+                guard let name = name.stringValue?.trimmingWhitespace(), !name.isEmpty, name.unicodeScalars.count <= 64
+                else { continue }
                 self.competitors.append(name)
             }
         }
-        if let minutes = metadata["plannedDurationMinutes"]?.doubleValue, minutes.isFinite, minutes > 0, minutes <= 1440 {
+        if let minutes = metadata["plannedDurationMinutes"]?.doubleValue, minutes.isFinite, minutes > 0, minutes <= 1440
+        {
             self.plannedDurationMinutes = minutes
         }
+    }
+}
+
+extension CallFacts {
+    /// A share as a whole percentage, clamped to 0...100 (stats built from odd segment times can hold
+    /// any ratio, and `Int(_:)` traps on values out of range).
+    static func percent(_ share: Double) -> Int {
+        guard share.isFinite else { return 0 }
+        return Int((min(1, max(0, share)) * 100).rounded())
     }
 }
 
@@ -135,7 +148,9 @@ struct TemplateValues {
         var atStart = true
         while let open = rest.firstIndex(of: "{") {
             result += rest[..<open]
-            guard let close = rest[open...].firstIndex(of: "}"), let value = self.value(of: rest[rest.index(after: open)..<close]) else {
+            guard let close = rest[open...].firstIndex(of: "}"),
+                let value = self.value(of: rest[rest.index(after: open)..<close])
+            else {
                 result += "{"
                 rest = rest[rest.index(after: open)...]
                 continue
@@ -281,8 +296,13 @@ struct TipSession {
         if isRequest {
             self.candidates.append(
                 Candidate(
-                    kind: .discovery, ruleID: "fallback", score: 0.05, confidence: 0.3, evidence: self.lastIndex,
-                    policy: .always, recipe: .template(self.playbook.fallback, TemplateValues(facts: self.facts))
+                    kind: .discovery,
+                    ruleID: "fallback",
+                    score: 0.05,
+                    confidence: 0.3,
+                    evidence: self.lastIndex,
+                    policy: .always,
+                    recipe: .template(self.playbook.fallback, TemplateValues(facts: self.facts))
                 )
             )
         }
@@ -324,23 +344,43 @@ struct TipSession {
             if competitorName == nil || hit.utterance >= competitorName!.utterance { competitorName = hit }
             let previous = newest[competitorCategory]
             if previous == nil || previous!.utterance <= hit.utterance {
-                // The name itself is the phrase: find its range for the quote (any hit range in the
-                // utterance will do for scoring; the quote uses the name).
+                // An empty range marks a metadata name: the quote is then the name itself.
                 newest[competitorCategory] = (hit.utterance, 0..<0, (previous?.count ?? 0) + 1)
             }
         }
-        for (category, found) in newest {
+        // In playbook order: a dictionary's order changes from run to run, and ties go to the first added.
+        for category in newest.keys.sorted() {
+            let found = newest[category]!
             let objection = self.playbook.objections[category]
             let isCompetitor = objection.kind == .competitor
             let named = isCompetitor ? competitorName?.name : nil
-            let phrase = found.range.isEmpty ? (named ?? objection.name) : analysis.foldedString(found.range)
+            let phrase =
+                found.range.isEmpty ? (named ?? objection.name) : analysis.phrase(found.range, in: found.utterance)
             let base = isCompetitor ? (competitorName?.utterance == found.utterance ? 0.85 : 0.78) : 0.80
-            let confidence = min(0.95, (isCompetitor && named != nil ? 0.85 : 0.75) + 0.05 * Double(min(found.count - 1, 3)))
+            let confidence = min(
+                0.95,
+                (isCompetitor && named != nil ? 0.85 : 0.75) + 0.05 * Double(min(found.count - 1, 3))
+            )
+            // Raised again after a tip already handled it: the same card would be noise, so offer the
+            // answers the rep has not used, under a "try another angle" headline.
+            let raisedAgain = !isCompetitor && self.allRules.contains(objection.ruleID)
+            let recipe: TipRecipe =
+                raisedAgain
+                ? .retry(category: category, pickedLabel: self.pickedLabel(forRule: objection.ruleID))
+                : .objection(
+                    category: category,
+                    phrase: TranscriptAnalysis.shorten(phrase, maximumWords: 8),
+                    competitor: named
+                )
             self.candidates.append(
                 Candidate(
-                    kind: objection.kind, ruleID: objection.ruleID, score: self.score(base, evidence: found.utterance),
-                    confidence: confidence, evidence: found.utterance, policy: .newEvidence,
-                    recipe: .objection(category: category, phrase: TranscriptAnalysis.shorten(phrase, maximumWords: 8), competitor: named)
+                    kind: objection.kind,
+                    ruleID: raisedAgain ? "\(objection.ruleID)+again" : objection.ruleID,
+                    score: self.score(base, evidence: found.utterance),
+                    confidence: confidence,
+                    evidence: found.utterance,
+                    policy: .newEvidence,
+                    recipe: recipe
                 )
             )
         }
@@ -358,7 +398,7 @@ struct TipSession {
                 // gone quiet since (times must exist and agree with the conversation clock).
                 guard question.utterance == analysis.utterances.lastIndex(where: { !$0.isVirtual }) else { continue }
                 let end = analysis.utterances[question.utterance].endMs
-                let waited = end.map { self.context.elapsedMs - $0 } ?? 0
+                let waited = end.map { TranscriptAnalysis.difference(self.context.elapsedMs, $0) } ?? 0
                 guard isRequest || (waited >= silenceMs && waited < 600_000) else { continue }
                 base = 0.80
             }
@@ -368,8 +408,12 @@ struct TipSession {
             values.topic = analysis.topic(of: question.sentence, in: question.utterance)
             self.candidates.append(
                 Candidate(
-                    kind: .question, ruleID: "question.unanswered", score: self.score(base, evidence: question.utterance),
-                    confidence: question.isPending ? 0.7 : 0.75, evidence: question.utterance, policy: .newEvidence,
+                    kind: .question,
+                    ruleID: "question.unanswered",
+                    score: self.score(base, evidence: question.utterance),
+                    confidence: question.isPending ? 0.7 : 0.75,
+                    evidence: question.utterance,
+                    policy: .newEvidence,
                     recipe: .template(self.playbook.unansweredQuestion, values)
                 )
             )
@@ -397,40 +441,60 @@ struct TipSession {
         }
         if let (index, range) = wrapUp {
             var values = TemplateValues(facts: self.facts)
-            values.phrase = analysis.foldedString(range)
+            values.phrase = analysis.phrase(range, in: index)
             if !agreed {
                 self.candidates.append(
                     Candidate(
-                        kind: .nextStep, ruleID: "next_step.wrap_up", score: self.score(0.90, evidence: index), confidence: 0.8,
-                        evidence: index, policy: .newEvidence, recipe: .template(self.playbook.nextSteps.wrapUp, values)
+                        kind: .nextStep,
+                        ruleID: "next_step.wrap_up",
+                        score: self.score(0.90, evidence: index),
+                        confidence: 0.8,
+                        evidence: index,
+                        policy: .newEvidence,
+                        recipe: .template(self.playbook.nextSteps.wrapUp, values)
                     )
                 )
             } else {
                 self.candidates.append(
                     Candidate(
-                        kind: .closing, ruleID: "closing.confirm", score: self.score(0.55, evidence: index), confidence: 0.6,
-                        evidence: index, policy: .notWithin(tips: 3), recipe: .template(self.playbook.confirmClosing, values)
+                        kind: .closing,
+                        ruleID: "closing.confirm",
+                        score: self.score(0.55, evidence: index),
+                        confidence: 0.6,
+                        evidence: index,
+                        policy: .notWithin(tips: 3),
+                        recipe: .template(self.playbook.confirmClosing, values)
                     )
                 )
             }
         }
         if let (index, range) = buying {
             var values = TemplateValues(facts: self.facts)
-            values.phrase = analysis.foldedString(range)
+            values.phrase = analysis.phrase(range, in: index)
             self.candidates.append(
                 Candidate(
-                    kind: .closing, ruleID: "closing.buying_signal", score: self.score(0.86, evidence: index), confidence: 0.8,
-                    evidence: index, policy: .newEvidence, recipe: .template(self.playbook.closing, values)
+                    kind: .closing,
+                    ruleID: "closing.buying_signal",
+                    score: self.score(0.86, evidence: index),
+                    confidence: 0.8,
+                    evidence: index,
+                    policy: .newEvidence,
+                    recipe: .template(self.playbook.closing, values)
                 )
             )
         }
         if let (index, range) = rapport {
             var values = TemplateValues(facts: self.facts)
-            values.phrase = analysis.foldedString(range)
+            values.phrase = analysis.phrase(range, in: index)
             self.candidates.append(
                 Candidate(
-                    kind: .rapport, ruleID: "rapport.emotion", score: self.score(0.70, evidence: index), confidence: 0.65,
-                    evidence: index, policy: .newEvidence, recipe: .template(self.playbook.rapport, values)
+                    kind: .rapport,
+                    ruleID: "rapport.emotion",
+                    score: self.score(0.70, evidence: index),
+                    confidence: 0.65,
+                    evidence: index,
+                    policy: .newEvidence,
+                    recipe: .template(self.playbook.rapport, values)
                 )
             )
         }
@@ -462,15 +526,25 @@ struct TipSession {
             if !agreed {
                 self.candidates.append(
                     Candidate(
-                        kind: .nextStep, ruleID: "next_step.momentum", score: self.score(0.79, evidence: source), confidence: 0.7,
-                        evidence: source, policy: .newEvidence, recipe: .template(self.playbook.nextSteps.momentum, values)
+                        kind: .nextStep,
+                        ruleID: "next_step.momentum",
+                        score: self.score(0.79, evidence: source),
+                        confidence: 0.7,
+                        evidence: source,
+                        policy: .newEvidence,
+                        recipe: .template(self.playbook.nextSteps.momentum, values)
                     )
                 )
             } else {
                 self.candidates.append(
                     Candidate(
-                        kind: .closing, ruleID: "closing.confirm", score: self.score(0.70, evidence: source), confidence: 0.6,
-                        evidence: source, policy: .notWithin(tips: 3), recipe: .template(self.playbook.confirmClosing, values)
+                        kind: .closing,
+                        ruleID: "closing.confirm",
+                        score: self.score(0.70, evidence: source),
+                        confidence: 0.6,
+                        evidence: source,
+                        policy: .notWithin(tips: 3),
+                        recipe: .template(self.playbook.confirmClosing, values)
                     )
                 )
             }
@@ -480,8 +554,12 @@ struct TipSession {
             let picked = self.context.lastPick.flatMap { $0.tip.id == lastTip.id ? $0.option.label : nil }
             self.candidates.append(
                 Candidate(
-                    kind: lastTip.draft.kind, ruleID: "\(self.playbook.objections[category].ruleID)+retry",
-                    score: self.score(0.83, evidence: source), confidence: 0.7, evidence: source, policy: .always,
+                    kind: lastTip.draft.kind,
+                    ruleID: "\(self.playbook.objections[category].ruleID)+retry",
+                    score: self.score(0.83, evidence: source),
+                    confidence: 0.7,
+                    evidence: source,
+                    policy: .always,
                     recipe: .retry(category: category, pickedLabel: picked)
                 )
             )
@@ -493,14 +571,20 @@ struct TipSession {
         let thresholds = self.playbook.thresholds
         let analysis = self.analysis
         let lastReal = analysis.utterances.lastIndex { !$0.isVirtual }
-        if let monologue = analysis.newestMonologue(thresholdMs: thresholds.monologueSeconds * 1000), monologue.last >= self.freshStart {
+        if let monologue = analysis.newestMonologue(thresholdMs: thresholds.monologueSeconds * 1000),
+            monologue.last >= self.freshStart
+        {
             var values = TemplateValues(facts: self.facts)
             values.seconds = String(monologue.milliseconds / 1000)
             let ongoing = monologue.last == lastReal
             self.candidates.append(
                 Candidate(
-                    kind: .pacing, ruleID: "pacing.monologue", score: self.score(ongoing ? 0.82 : 0.76, evidence: monologue.last),
-                    confidence: 0.85, evidence: monologue.last, policy: .newEvidence,
+                    kind: .pacing,
+                    ruleID: "pacing.monologue",
+                    score: self.score(ongoing ? 0.82 : 0.76, evidence: monologue.last),
+                    confidence: 0.85,
+                    evidence: monologue.last,
+                    policy: .newEvidence,
                     recipe: .template(self.playbook.pacing.monologue, values)
                 )
             )
@@ -508,18 +592,26 @@ struct TipSession {
 
         let stats = self.context.stats
         let talkMs = stats.agentMs + stats.customerMs
-        if stats.segments >= thresholds.minimumSegments || (stats.allTimed && talkMs > thresholds.minimumTalkSeconds * 1000) {
+        if stats.segments >= thresholds.minimumSegments
+            || (stats.allTimed && talkMs > thresholds.minimumTalkSeconds * 1000)
+        {
             let share = stats.talkRatio.agent
             let high = share > thresholds.talkRatioHigh
             if high || share < thresholds.talkRatioLow {
                 var values = TemplateValues(facts: self.facts)
-                values.share = String(Int((share * 100).rounded()))
+                values.share = String(CallFacts.percent(share))
                 self.candidates.append(
                     Candidate(
-                        kind: .pacing, ruleID: high ? "pacing.talk_ratio.high" : "pacing.talk_ratio.low",
-                        score: high ? 0.55 : 0.45, confidence: high ? 0.75 : 0.6, evidence: self.lastIndex,
+                        kind: .pacing,
+                        ruleID: high ? "pacing.talk_ratio.high" : "pacing.talk_ratio.low",
+                        score: high ? 0.55 : 0.45,
+                        confidence: high ? 0.75 : 0.6,
+                        evidence: self.lastIndex,
                         policy: .notWithin(tips: 3),
-                        recipe: .template(high ? self.playbook.pacing.talkingTooMuch : self.playbook.pacing.talkingTooLittle, values)
+                        recipe: .template(
+                            high ? self.playbook.pacing.talkingTooMuch : self.playbook.pacing.talkingTooLittle,
+                            values
+                        )
                     )
                 )
             }
@@ -533,7 +625,7 @@ struct TipSession {
         // Quiet since the last segment: only well past a long utterance's length (a segment arrives when
         // it ends, so a speaker mid-sentence looks silent), and only when the clocks plausibly agree.
         if let lastReal, let end = analysis.utterances[lastReal].endMs {
-            let quiet = self.context.elapsedMs - end
+            let quiet = TranscriptAnalysis.difference(self.context.elapsedMs, end)
             if quiet >= 2 * silenceMs, quiet < 600_000, silence == nil || silence!.utterance < lastReal {
                 silence = (lastReal, quiet, 0.60)
             }
@@ -543,8 +635,12 @@ struct TipSession {
             values.seconds = String(silence.milliseconds / 1000)
             self.candidates.append(
                 Candidate(
-                    kind: .pacing, ruleID: "pacing.silence", score: self.score(silence.base, evidence: silence.utterance),
-                    confidence: 0.6, evidence: silence.utterance, policy: .newEvidence,
+                    kind: .pacing,
+                    ruleID: "pacing.silence",
+                    score: self.score(silence.base, evidence: silence.utterance),
+                    confidence: 0.6,
+                    evidence: silence.utterance,
+                    policy: .newEvidence,
                     recipe: .template(self.playbook.pacing.silence, values)
                 )
             )
@@ -568,8 +664,13 @@ struct TipSession {
         values.minutes = String(Int(elapsedMinutes))
         self.candidates.append(
             Candidate(
-                kind: .nextStep, ruleID: "next_step.near_end", score: 0.72, confidence: 0.7, evidence: self.lastIndex,
-                policy: .notWithin(tips: 10), recipe: .template(self.playbook.nextSteps.nearEnd, values)
+                kind: .nextStep,
+                ruleID: "next_step.near_end",
+                score: 0.72,
+                confidence: 0.7,
+                evidence: self.lastIndex,
+                policy: .notWithin(tips: 10),
+                recipe: .template(self.playbook.nextSteps.nearEnd, values)
             )
         )
     }
@@ -585,8 +686,13 @@ struct TipSession {
         guard let optionIndex, template.options[optionIndex].followUp != nil else { return }
         self.candidates.append(
             Candidate(
-                kind: pick.tip.draft.kind, ruleID: "\(Self.baseRule(ruleID))+follow_up", score: 0.62, confidence: 0.65,
-                evidence: self.lastIndex, policy: .always, recipe: .followUp(template: template, option: optionIndex)
+                kind: pick.tip.draft.kind,
+                ruleID: "\(Self.baseRule(ruleID))+follow_up",
+                score: 0.62,
+                confidence: 0.65,
+                evidence: self.lastIndex,
+                policy: .always,
+                recipe: .followUp(template: template, option: optionIndex)
             )
         )
     }
@@ -601,22 +707,18 @@ struct TipSession {
         {
             return
         }
-        var covered = Set<Int>()
-        let analysis = self.analysis
-        for index in analysis.utterances.indices where analysis.utterances[index].speaker == .agent {
-            let coverage = analysis.hits(of: index, in: .discoveryCovered)
-            guard coverage.contains(where: { _ in true }) else { continue }
-            let questions = analysis.sentences(of: index).filter(\.isQuestion)
-            for hit in coverage where questions.contains(where: { $0.range.contains(hit.range.lowerBound) }) {
-                covered.insert(hit.index)
-            }
-        }
+        let covered = Set(self.analysis.coveredDiscoveryTopics())
         let suggested = Set(self.allRules)
-        for (index, topic) in self.playbook.discovery.enumerated() where !covered.contains(index) && !suggested.contains(topic.ruleID) {
+        for (index, topic) in self.playbook.discovery.enumerated()
+        where !covered.contains(index) && !suggested.contains(topic.ruleID) {
             self.candidates.append(
                 Candidate(
-                    kind: .discovery, ruleID: topic.ruleID, score: isRequest ? 0.35 : 0.30, confidence: 0.55,
-                    evidence: self.lastIndex, policy: .notWithin(tips: 10),
+                    kind: .discovery,
+                    ruleID: topic.ruleID,
+                    score: isRequest ? 0.35 : 0.30,
+                    confidence: 0.55,
+                    evidence: self.lastIndex,
+                    policy: .notWithin(tips: 10),
                     recipe: .template(topic.tip, TemplateValues(facts: self.facts))
                 )
             )
@@ -648,6 +750,14 @@ struct TipSession {
         }
     }
 
+    /// The label the rep picked on the latest tip, when that tip was written by `ruleID`.
+    func pickedLabel(forRule ruleID: String) -> String? {
+        guard let pick = self.context.lastPick, let pickedRule = pick.tip.draft.ruleID,
+            Self.baseRule(pickedRule) == Self.baseRule(ruleID)
+        else { return nil }
+        return pick.option.label
+    }
+
     func objectionCategory(of tip: Tip) -> Int? {
         guard let ruleID = tip.draft.ruleID else {
             return tip.draft.kind == .competitor ? self.playbook.competitorCategory : nil
@@ -669,7 +779,9 @@ struct TipSession {
         var options: [TipOption] = []
         func add(_ label: String, _ script: String) {
             guard options.count < 3 else { return }
-            options.append(TipOption(id: "opt-\(options.count + 1)", label: values.fill(label), script: values.fill(script)))
+            options.append(
+                TipOption(id: "opt-\(options.count + 1)", label: values.fill(label), script: values.fill(script))
+            )
         }
         switch candidate.recipe {
         case .objection(let category, let phrase, let competitor):
@@ -686,9 +798,12 @@ struct TipSession {
             if let pickedLabel { values.label = pickedLabel }
             headline = values.fill(self.playbook.objectionRetry.headline)
             suggestion = values.fill(self.playbook.objectionRetry.suggestion)
-            for answer in objection.tip.options where answer.label.lowercased() != pickedLabel?.lowercased() {
-                add(answer.label, answer.script)
+            var answers = objection.tip.options.filter { $0.label.lowercased() != pickedLabel?.lowercased() }
+            if pickedLabel == nil, answers.count > 1 {
+                // Nothing picked: lead with a different answer than the first tip did.
+                answers.append(answers.removeFirst())
             }
+            for answer in answers { add(answer.label, answer.script) }
         case .followUp(let template, let optionIndex):
             let picked = template.options[optionIndex]
             values.label = values.fill(picked.label)
@@ -696,7 +811,9 @@ struct TipSession {
             headline = values.fill(self.playbook.followUpHeadline)
             suggestion = values.fill(followUp.suggestion)
             add(TranscriptAnalysis.shorten("Continue: \(values.label)", maximumWords: 10), followUp.script)
-            for (index, option) in template.options.enumerated() where index != optionIndex { add(option.label, option.script) }
+            for (index, option) in template.options.enumerated() where index != optionIndex {
+                add(option.label, option.script)
+            }
         case .template(let template, let ruleValues):
             values = ruleValues
             headline = values.fill(template.headline)
@@ -704,8 +821,12 @@ struct TipSession {
             for option in template.options { add(option.label, option.script) }
         }
         return TipDraft(
-            kind: candidate.kind, headline: headline, suggestion: suggestion, options: options,
-            confidence: (candidate.confidence * 100).rounded() / 100, ruleID: candidate.ruleID
+            kind: candidate.kind,
+            headline: headline,
+            suggestion: suggestion,
+            options: options,
+            confidence: (candidate.confidence * 100).rounded() / 100,
+            ruleID: candidate.ruleID
         ).normalized()
     }
 }
@@ -733,7 +854,9 @@ struct SummaryWriter {
     }
 
     /// Words skipped at the start of a commitment ("I'll send" becomes "Send ...").
-    static let commitmentOpeners = TranscriptAnalysis.hashes(["i'll", "i", "will", "we'll", "we", "let", "me", "can", "i'd", "shall"])
+    static let commitmentOpeners = TranscriptAnalysis.hashes([
+        "i'll", "i", "will", "we'll", "we", "let", "me", "can", "i'd", "shall",
+    ])
 
     func notes() -> SummaryNotes {
         let analysis = self.analysis
@@ -746,10 +869,10 @@ struct SummaryWriter {
             parts.append("No transcript was received.")
         } else {
             let ratio = stats.talkRatio
-            let agent = Int((ratio.agent * 100).rounded())
-            let customer = Int((ratio.customer * 100).rounded())
-            let low = Int((thresholds.talkRatioLow * 100).rounded())
-            let high = Int((thresholds.talkRatioHigh * 100).rounded())
+            let agent = CallFacts.percent(ratio.agent)
+            let customer = CallFacts.percent(ratio.customer)
+            let low = CallFacts.percent(thresholds.talkRatioLow)
+            let high = CallFacts.percent(thresholds.talkRatioHigh)
             var talk = "Talk ratio: agent \(agent)%, customer \(customer)% (target \(low)–\(high)%)"
             if ratio.agent > thresholds.talkRatioHigh {
                 talk += "; the rep talked more than the target"
@@ -770,9 +893,11 @@ struct SummaryWriter {
                 case .objectionTrigger:
                     let category = self.playbook.objections[hit.index]
                     if category.kind == .competitor {
-                        if genericCompetitorPhrase == nil { genericCompetitorPhrase = analysis.foldedString(hit.range) }
+                        if genericCompetitorPhrase == nil {
+                            genericCompetitorPhrase = analysis.phrase(hit.range, in: index)
+                        }
                     } else if seenCategories.insert(hit.index).inserted {
-                        let phrase = TranscriptAnalysis.shorten(analysis.foldedString(hit.range), maximumWords: 6)
+                        let phrase = TranscriptAnalysis.shorten(analysis.phrase(hit.range, in: index), maximumWords: 6)
                         objectionNotes.append("\(category.name) (“\(phrase)”)")
                     }
                 case .competitorName:
@@ -802,11 +927,17 @@ struct SummaryWriter {
         // Questions left open.
         let open = analysis.openQuestions(in: analysis.utterances.indices)
         if !open.isEmpty {
-            let quotes = open.prefix(2).map { "“\(analysis.quote($0.sentence.range, in: $0.utterance, maximumWords: 10))”" }
+            let quotes = open.prefix(2).map { question in
+                var quote = analysis.quote(question.sentence.range, in: question.utterance, maximumWords: 10)
+                if !quote.hasSuffix("…") { quote += "?" }
+                return "“\(quote)”"
+            }
             let more = open.count > 2 ? " and \(open.count - 2) more" : ""
             parts.append("Customer questions left open: \(open.count) (\(quotes.joined(separator: ", "))\(more)).")
             for question in open.prefix(3) {
-                actions.append("Answer the open question about \(analysis.topic(of: question.sentence, in: question.utterance))")
+                actions.append(
+                    "Answer the open question about \(analysis.topic(of: question.sentence, in: question.utterance))"
+                )
             }
         }
 
@@ -816,16 +947,13 @@ struct SummaryWriter {
         }
 
         // Discovery.
-        var covered: [String] = []
-        var coveredSet = Set<Int>()
-        for index in analysis.utterances.indices where analysis.utterances[index].speaker == .agent {
-            let questions = analysis.sentences(of: index).filter(\.isQuestion)
-            for hit in analysis.hits(of: index, in: .discoveryCovered) where questions.contains(where: { $0.range.contains(hit.range.lowerBound) }) {
-                if coveredSet.insert(hit.index).inserted { covered.append(self.playbook.discovery[hit.index].topic) }
-            }
-        }
+        let coveredTopics = analysis.coveredDiscoveryTopics()
+        let coveredSet = Set(coveredTopics)
+        let covered = coveredTopics.map { self.playbook.discovery[$0].topic }
         if !covered.isEmpty {
-            let missing = self.playbook.discovery.indices.filter { !coveredSet.contains($0) }.prefix(3).map { self.playbook.discovery[$0].topic }
+            let missing = self.playbook.discovery.indices.filter { !coveredSet.contains($0) }.prefix(3).map {
+                self.playbook.discovery[$0].topic
+            }
             var line = "Discovery covered: \(covered.joined(separator: ", "))"
             if !missing.isEmpty { line += "; not covered: \(missing.joined(separator: ", "))" }
             parts.append(line + ".")
@@ -872,7 +1000,9 @@ struct SummaryWriter {
                 else { continue }
                 usedSentences.append(sentence.range)
                 guard let item = self.commitment(hit: hit, sentence: sentence, in: index) else { continue }
-                commitments.append(speaker == .agent ? item : "Customer will \(item.prefix(1).lowercased())\(item.dropFirst())")
+                commitments.append(
+                    speaker == .agent ? item : "Customer will \(item.prefix(1).lowercased())\(item.dropFirst())"
+                )
             }
         }
         var items: [String] = []

@@ -11,6 +11,8 @@ struct Utterance {
     var isVirtual: Bool
     /// The hits of this utterance in ``TranscriptAnalysis/hits``.
     var hits: Range<Int> = 0..<0
+    /// The sentences of this utterance in ``TranscriptAnalysis/sentenceList``.
+    var sentences: Range<Int> = 0..<0
 }
 
 /// A playbook phrase found in an utterance.
@@ -45,6 +47,8 @@ struct TranscriptAnalysis {
     private(set) var offsets: [Int32] = []
     private(set) var utterances: [Utterance] = []
     private(set) var hits: [PhraseHit] = []
+    /// The sentences of all utterances, split once.
+    private(set) var sentenceList: [Sentence] = []
     /// Mentions of the call's own competitor names (`metadata.competitors`), which the compiled
     /// matcher does not know: utterance and display name.
     private(set) var metadataCompetitorHits: [(utterance: Int, name: String)] = []
@@ -53,32 +57,82 @@ struct TranscriptAnalysis {
     ///   - segments: the transcript, oldest first.
     ///   - agentUtterance, customerReaction: a REQUEST_NEXT_TIP's evidence, appended in that order.
     ///   - extraCompetitors: names from the call's metadata (at most 20 are used).
-    init(playbook: Playbook, segments: [Segment], agentUtterance: String?, customerReaction: String?, extraCompetitors: [String]) {
+    init(
+        playbook: Playbook,
+        segments: [Segment],
+        agentUtterance: String?,
+        customerReaction: String?,
+        extraCompetitors: [String]
+    ) {
         self.playbook = playbook
-        var capacity = 0
-        for segment in segments { capacity += min(segment.text.utf8.count, TextFolding.maximumInputBytes) + 1 }
-        capacity += (agentUtterance?.utf8.count ?? 0) + (customerReaction?.utf8.count ?? 0) + 2
-        self.storage.reserveCapacity(capacity)
-        self.offsets.reserveCapacity(capacity)
-        self.utterances.reserveCapacity(segments.count + 2)
-
+        // Fold every utterance into one buffer sized up front: folding never lengthens text, so the
+        // inputs' lengths (capped) plus one separator each bound it.
+        var inputs: [(text: String, speaker: Speaker, startMs: Int?, endMs: Int?, isVirtual: Bool)] = []
+        inputs.reserveCapacity(segments.count + 2)
         for segment in segments {
-            self.append(segment.text, speaker: segment.speaker, startMs: segment.startMs, endMs: segment.endMs, isVirtual: false)
+            inputs.append((segment.text, segment.speaker, segment.startMs, segment.endMs, false))
         }
-        if let agentUtterance { self.append(agentUtterance, speaker: .agent, startMs: nil, endMs: nil, isVirtual: true) }
-        if let customerReaction { self.append(customerReaction, speaker: .customer, startMs: nil, endMs: nil, isVirtual: true) }
+        if let agentUtterance { inputs.append((agentUtterance, .agent, nil, nil, true)) }
+        if let customerReaction { inputs.append((customerReaction, .customer, nil, nil, true)) }
+        var capacity = 0
+        for input in inputs { capacity += min(input.text.utf8.count, TextFolding.maximumInputBytes) + 1 }
+        var offsets = [Int32](repeating: 0, count: capacity)
+        var utterances: [Utterance] = []
+        utterances.reserveCapacity(inputs.count)
+        self.storage = [UInt8](unsafeUninitializedCapacity: capacity) { output, initialized in
+            offsets.withUnsafeMutableBufferPointer { origins in
+                var position = 0
+                for input in inputs {
+                    if position > 0 {
+                        // A separator keeps utterances apart for whole-word checks at their edges.
+                        output[position] = UInt8(ascii: "\n")
+                        origins[position] = 0
+                        position += 1
+                    }
+                    let written = TextFolding.fold(
+                        input.text,
+                        to: output.baseAddress! + position,
+                        origins: origins.baseAddress! + position
+                    )
+                    utterances.append(
+                        Utterance(
+                            speaker: input.speaker,
+                            text: position..<(position + written),
+                            original: input.text,
+                            startMs: input.startMs,
+                            endMs: input.endMs,
+                            isVirtual: input.isVirtual
+                        )
+                    )
+                    position += written
+                }
+                initialized = position
+            }
+        }
+        offsets.removeLast(capacity - self.storage.count)
+        self.offsets = offsets
+        self.utterances = utterances
 
-        let names = extraCompetitors.prefix(20).map { (display: $0, folded: TextFolding.fold($0)) }.filter { !$0.folded.isEmpty }
+        let names = extraCompetitors.prefix(20).map { (display: $0, folded: TextFolding.fold($0)) }.filter {
+            !$0.folded.isEmpty
+        }
         let matcher = playbook.matcher
         var hits: [PhraseHit] = []
         var competitorHits: [(utterance: Int, name: String)] = []
+        var sentences: [Sentence] = []
         self.storage.withUnsafeBufferPointer { all in
             for index in self.utterances.indices {
                 let range = self.utterances[index].text
                 let text = UnsafeBufferPointer(rebasing: all[range])
                 let first = hits.count
                 matcher.forEachMatch(in: text) { tag, match in
-                    hits.append(PhraseHit(utterance: index, tag: tag, range: (match.lowerBound + range.lowerBound)..<(match.upperBound + range.lowerBound)))
+                    hits.append(
+                        PhraseHit(
+                            utterance: index,
+                            tag: tag,
+                            range: (match.lowerBound + range.lowerBound)..<(match.upperBound + range.lowerBound)
+                        )
+                    )
                 }
                 self.utterances[index].hits = first..<hits.count
                 if self.utterances[index].speaker == .customer {
@@ -86,22 +140,14 @@ struct TranscriptAnalysis {
                         competitorHits.append((index, name.display))
                     }
                 }
+                let firstSentence = sentences.count
+                Self.split(all, range, into: &sentences)
+                self.utterances[index].sentences = firstSentence..<sentences.count
             }
         }
         self.hits = hits
         self.metadataCompetitorHits = competitorHits
-    }
-
-    private mutating func append(_ text: String, speaker: Speaker, startMs: Int?, endMs: Int?, isVirtual: Bool) {
-        if !self.storage.isEmpty {
-            // A separator keeps utterances apart for whole-word checks at their edges.
-            self.storage.append(UInt8(ascii: "\n"))
-            self.offsets.append(0)
-        }
-        let range = TextFolding.fold(text, into: &self.storage, offsets: &self.offsets)
-        self.utterances.append(
-            Utterance(speaker: speaker, text: range, original: text, startMs: startMs, endMs: endMs, isVirtual: isVirtual)
-        )
+        self.sentenceList = sentences
     }
 
     // MARK: - Text access
@@ -119,17 +165,33 @@ struct TranscriptAnalysis {
     /// The original spelling of the folded `range` of utterance `index`.
     func originalString(_ range: Range<Int>, in index: Int) -> String {
         let utterance = self.utterances[index]
-        guard !range.isEmpty, range.lowerBound >= utterance.text.lowerBound, range.upperBound <= utterance.text.upperBound else {
+        guard !range.isEmpty, range.lowerBound >= utterance.text.lowerBound,
+            range.upperBound <= utterance.text.upperBound
+        else {
             return ""
         }
         let start = Int(self.offsets[range.lowerBound])
-        let end = range.upperBound < utterance.text.upperBound ? Int(self.offsets[range.upperBound]) : utterance.original.utf8.count
+        let end =
+            range.upperBound < utterance.text.upperBound
+            ? Int(self.offsets[range.upperBound]) : utterance.original.utf8.count
         var original = utterance.original
         return original.withUTF8 { bytes in
             let lower = max(0, min(start, bytes.count))
             let upper = max(lower, min(end, bytes.count))
-            return String(decoding: UnsafeBufferPointer(rebasing: bytes[lower..<upper]), as: UTF8.self).trimmingWhitespace()
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[lower..<upper]), as: UTF8.self)
+                .trimmingWhitespace()
         }
+    }
+
+    /// A matched phrase as the speaker wrote it, lowercased unless it holds a capital past its first letter
+    /// (a name), and at most eight words.
+    func phrase(_ range: Range<Int>, in index: Int) -> String {
+        var text = self.originalString(range, in: index)
+        if text.isEmpty { text = self.foldedString(range) }
+        if !text.dropFirst().contains(where: \.isUppercase), let first = text.first {
+            text = first.lowercased() + text.dropFirst()
+        }
+        return Self.shorten(text, maximumWords: 8)
     }
 
     /// The hits of utterance `index` in `group`.
@@ -144,58 +206,54 @@ struct TranscriptAnalysis {
 
     // MARK: - Sentences and questions
 
-    /// The sentences of utterance `index`. A sentence ends at '.', '!' or '?' followed by a space or the
-    /// end (so "1.20" stays whole).
-    func sentences(of index: Int) -> [Sentence] {
-        let range = self.utterances[index].text
-        return self.storage.withUnsafeBufferPointer { all in
-            var result: [Sentence] = []
-            let text = UnsafeBufferPointer(rebasing: all[range])
-            var hasTerminator = false
-            var sentenceStart = 0
-            var position = 0
-            func close(_ end: Int, terminator: UInt8?) {
-                var start = sentenceStart
-                while start < end, text[start] == UInt8(ascii: " ") { start += 1 }
-                guard start < end else { return }
-                let sentence = UnsafeBufferPointer(rebasing: text[start..<end])
-                let words = WordSearch.wordCount(sentence)
-                guard words > 0 else { return }
-                result.append(
-                    Sentence(
-                        range: (range.lowerBound + start)..<(range.lowerBound + end),
-                        isQuestion: terminator == UInt8(ascii: "?"),
-                        wordCount: words
-                    )
+    /// The sentences of utterance `index`.
+    func sentences(of index: Int) -> ArraySlice<Sentence> {
+        self.sentenceList[self.utterances[index].sentences]
+    }
+
+    /// Splits the folded text at `range` of `all` into sentences. A sentence ends at '.', '!' or '?'
+    /// followed by a space or the end (so "1.20" stays whole).
+    static func split(_ all: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, into result: inout [Sentence]) {
+        let first = result.count
+        let text = UnsafeBufferPointer(rebasing: all[range])
+        var hasTerminator = false
+        var sentenceStart = 0
+        var position = 0
+        func close(_ end: Int, terminator: UInt8?) {
+            var start = sentenceStart
+            while start < end, text[start] == UInt8(ascii: " ") { start += 1 }
+            guard start < end else { return }
+            let words = WordSearch.wordCount(UnsafeBufferPointer(rebasing: text[start..<end]))
+            guard words > 0 else { return }
+            result.append(
+                Sentence(
+                    range: (range.lowerBound + start)..<(range.lowerBound + end),
+                    isQuestion: terminator == UInt8(ascii: "?"),
+                    wordCount: words
                 )
+            )
+        }
+        while position < text.count {
+            let byte = text[position]
+            if byte == UInt8(ascii: ".") || byte == UInt8(ascii: "!") || byte == UInt8(ascii: "?"),
+                position + 1 == text.count || text[position + 1] == UInt8(ascii: " ")
+            {
+                hasTerminator = true
+                close(position, terminator: byte)
+                sentenceStart = position + 1
             }
-            while position < text.count {
-                let byte = text[position]
-                if byte == UInt8(ascii: ".") || byte == UInt8(ascii: "!") || byte == UInt8(ascii: "?"),
-                    position + 1 == text.count || text[position + 1] == UInt8(ascii: " ")
-                {
-                    hasTerminator = true
-                    close(position, terminator: byte)
-                    sentenceStart = position + 1
-                }
-                position += 1
-            }
-            close(text.count, terminator: nil)
+            position += 1
+        }
+        close(text.count, terminator: nil)
+        for sentenceIndex in first..<result.count {
+            let sentence = UnsafeBufferPointer(rebasing: all[result[sentenceIndex].range])
             // Speech-to-text without punctuation: a sentence that opens with an interrogative is a question.
-            if !hasTerminator {
-                for sentenceIndex in result.indices {
-                    let sentence = UnsafeBufferPointer(rebasing: all[result[sentenceIndex].range])
-                    result[sentenceIndex].isQuestion = Self.startsWithInterrogative(sentence)
-                }
+            if !hasTerminator { result[sentenceIndex].isQuestion = Self.startsWithInterrogative(sentence) }
+            // "Right?" or "that's the point, right?" is a tag, not a question.
+            if result[sentenceIndex].isQuestion && (result[sentenceIndex].wordCount < 2 || Self.isTagQuestion(sentence))
+            {
+                result[sentenceIndex].isQuestion = false
             }
-            // "Right?" or "you know?" is a tag, not a question.
-            for sentenceIndex in result.indices where result[sentenceIndex].isQuestion {
-                let sentence = UnsafeBufferPointer(rebasing: all[result[sentenceIndex].range])
-                if result[sentenceIndex].wordCount < 2 || Self.isTagQuestion(sentence) {
-                    result[sentenceIndex].isQuestion = false
-                }
-            }
-            return result
         }
     }
 
@@ -214,8 +272,8 @@ struct TranscriptAnalysis {
         }
     }
 
-    static func hashes(_ words: [String]) -> Set<UInt64> {
-        Set(words.map { word in TextFolding.fold(word).withUnsafeBufferPointer { PhraseMatcher.hash($0, 0, $0.count) } })
+    static func hashes(_ words: [String]) -> WordHashTable {
+        WordHashTable(words: words)
     }
 
     /// Words that open a question.
@@ -229,26 +287,36 @@ struct TranscriptAnalysis {
     static let openers = hashes(["and", "so", "but", "okay", "ok", "also", "then", "right", "well", "um", "uh", "oh"])
 
     /// Whole sentences that only seek agreement.
-    static let tags = hashes(["right", "really", "okay", "ok", "yeah", "sorry", "huh", "no", "know", "it", "yes", "correct"])
+    static let tags = hashes([
+        "right", "really", "okay", "ok", "yeah", "sorry", "huh", "no", "know", "it", "yes", "correct",
+    ])
 
     /// Words that open a direct answer to a yes/no question.
     static let answerOpeners = hashes([
-        "yes", "yeah", "yep", "no", "nope", "correct", "exactly", "absolutely", "definitely", "sure", "it", "we", "they",
+        "yes", "yeah", "yep", "no", "nope", "correct", "exactly", "absolutely", "definitely", "sure", "it", "we",
+        "they",
         "that's", "it's", "we're", "you", "our", "there's", "not",
     ])
 
     /// Words too common to tell whether an answer is about the question.
     static let stopwords = hashes([
-        "about", "after", "again", "also", "always", "anything", "around", "because", "been", "before", "being", "could",
-        "does", "doing", "done", "each", "even", "every", "from", "going", "good", "have", "here", "into", "just", "kind",
-        "know", "like", "look", "looks", "make", "many", "more", "most", "much", "need", "only", "other", "over", "really",
-        "right", "same", "should", "some", "something", "sort", "sure", "tell", "than", "that", "that's", "their", "them",
-        "then", "there", "these", "they", "thing", "things", "think", "this", "those", "through", "time", "today", "tool",
+        "about", "after", "again", "also", "always", "anything", "around", "because", "been", "before", "being",
+        "could",
+        "does", "doing", "done", "each", "even", "every", "from", "going", "good", "have", "here", "into", "just",
+        "kind",
+        "know", "like", "look", "looks", "make", "many", "more", "most", "much", "need", "only", "other", "over",
+        "really",
+        "right", "same", "should", "some", "something", "sort", "sure", "tell", "than", "that", "that's", "their",
+        "them",
+        "then", "there", "these", "they", "thing", "things", "think", "this", "those", "through", "time", "today",
+        "tool",
         "tools", "very", "want", "well", "were", "what", "what's", "when", "where", "which", "while", "will", "with",
         "work", "works", "would", "your", "you're", "yours", "able", "okay", "yeah", "people", "team", "actually",
         "currently", "exactly", "maybe", "pretty", "quite", "still", "though", "already", "anyone", "someone", "else",
-        "does", "doesn't", "don't", "isn't", "can't", "won't", "wouldn't", "it's", "we're", "they're", "there's", "we've",
-        "i've", "i'd", "we'd", "how's", "who's", "with", "without", "part", "parts", "ways", "stuff", "question", "questions",
+        "does", "doesn't", "don't", "isn't", "can't", "won't", "wouldn't", "it's", "we're", "they're", "there's",
+        "we've",
+        "i've", "i'd", "we'd", "how's", "who's", "with", "without", "part", "parts", "ways", "stuff", "question",
+        "questions",
     ])
 
     static func startsWithInterrogative(_ sentence: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -262,11 +330,17 @@ struct TranscriptAnalysis {
     }
 
     static func isTagQuestion(_ sentence: UnsafeBufferPointer<UInt8>) -> Bool {
+        // "That's the point, right?": a statement with a tag after its last comma.
+        if let comma = sentence.lastIndex(of: UInt8(ascii: ",")), comma > 0 {
+            if Self.isTagQuestion(UnsafeBufferPointer(rebasing: sentence[(comma + 1)...])) { return true }
+        }
         var words = 0
         var allTags = true
         Self.forEachWord(sentence) { hash, _ in
             words += 1
-            if !Self.tags.contains(hash) && !Self.openers.contains(hash) && hash != Self.youHash && hash != Self.isntHash {
+            if !Self.tags.contains(hash) && !Self.openers.contains(hash) && hash != Self.youHash
+                && hash != Self.isntHash
+            {
                 allTags = false
             }
             return words <= 3
@@ -274,8 +348,8 @@ struct TranscriptAnalysis {
         return words <= 3 && allTags
     }
 
-    private static let youHash = hashes(["you"]).first!
-    private static let isntHash = hashes(["isn't"]).first!
+    private static let youHash = Array("you".utf8).withUnsafeBufferPointer { PhraseMatcher.hash($0, 0, $0.count) }
+    private static let isntHash = Array("isn't".utf8).withUnsafeBufferPointer { PhraseMatcher.hash($0, 0, $0.count) }
 
     /// The salient words of `range` (4+ bytes, not stopwords, holding a letter), as hashes.
     func salientWords(_ range: Range<Int>) -> [UInt64] {
@@ -306,18 +380,27 @@ struct TranscriptAnalysis {
         }
     }
 
-    /// Whether an agent sentence answers something: a statement of four or more words beyond any
-    /// deflection phrase ("Good question."), or a direct yes/no-style opener ("Yes, ...", "It does.").
-    func isSubstantiveAnswer(_ sentence: Sentence, in index: Int) -> Bool {
-        guard !sentence.isQuestion else { return false }
+    /// What an agent sentence does for a pending customer question.
+    enum AnswerRole {
+        /// An acknowledgement or deflection with nothing else in it ("Good question.", "Sure."): look on.
+        case filler
+        /// A statement of four or more words beyond any deflection phrase, or a direct opener ("Yes.",
+        /// "It does."): the agent answered.
+        case answer
+        /// Anything else, such as a question back: the agent moved on.
+        case other
+    }
+
+    func answerRole(of sentence: Sentence, in index: Int) -> AnswerRole {
         var deflectionWords = 0
         for hit in self.hits(of: index, in: .deflection) where sentence.range.contains(hit.range.lowerBound) {
             deflectionWords += self.withBytes(hit.range) { WordSearch.wordCount($0) }
         }
         let words = sentence.wordCount - deflectionWords
-        if words >= 4 { return true }
-        guard deflectionWords == 0, words >= 1 else { return false }
-        return self.withBytes(sentence.range) { text in
+        guard !sentence.isQuestion else { return words <= 0 ? .filler : .other }
+        if words >= 4 { return .answer }
+        if words <= 0 { return .filler }
+        let opens = self.withBytes(sentence.range) { text in
             var opens = false
             Self.forEachWord(text) { hash, _ in
                 opens = Self.answerOpeners.contains(hash)
@@ -325,6 +408,8 @@ struct TranscriptAnalysis {
             }
             return opens
         }
+        if opens && deflectionWords == 0 { return .answer }
+        return words <= 2 ? .filler : .other
     }
 
     /// A customer question and whether the agent dealt with it.
@@ -335,11 +420,11 @@ struct TranscriptAnalysis {
         var isPending: Bool
     }
 
-    /// Customer questions among utterances `window` that no agent answer followed: the first agent turn
-    /// after the question holds no substantive answer, and no later agent statement mentions a salient
-    /// word of it. A question whose following agent turn asks back about the same thing (a clarifying
-    /// question) counts as pending. Virtual utterances are never questions (a `customerReaction` is the
-    /// rep's description, not the customer's words).
+    /// Customer questions among utterances `window` that no agent answer followed: the first sentence of
+    /// the next agent turn that is not filler is no answer (``AnswerRole``), and no later agent statement
+    /// mentions a salient word of the question. A question the agent answers with a question about the
+    /// same thing (a clarifying question) counts as pending. Virtual utterances are never questions (a
+    /// `customerReaction` is the rep's description, not the customer's words).
     func openQuestions(in window: Range<Int>) -> [Question] {
         var result: [Question] = []
         for index in window where self.utterances[index].speaker == .customer && !self.utterances[index].isVirtual {
@@ -347,6 +432,7 @@ struct TranscriptAnalysis {
                 let keywords = self.salientWords(sentence.range)
                 var firstTurnSeen = false
                 var firstTurnAnswered = false
+                var firstTurnDecided = false
                 var clarifying = false
                 var mentionedLater = false
                 var next = index + 1
@@ -359,11 +445,24 @@ struct TranscriptAnalysis {
                             inFirstTurn = true
                         }
                         for agentSentence in self.sentences(of: next) {
-                            if inFirstTurn {
-                                if self.isSubstantiveAnswer(agentSentence, in: next) { firstTurnAnswered = true }
-                                if agentSentence.isQuestion && self.containsAny(keywords, in: agentSentence.range) { clarifying = true }
+                            if inFirstTurn && !firstTurnDecided {
+                                // The first sentence that is more than an acknowledgement decides.
+                                switch self.answerRole(of: agentSentence, in: next) {
+                                case .filler:
+                                    break
+                                case .answer:
+                                    firstTurnAnswered = true
+                                    firstTurnDecided = true
+                                case .other:
+                                    firstTurnDecided = true
+                                    if agentSentence.isQuestion && self.containsAny(keywords, in: agentSentence.range) {
+                                        clarifying = true
+                                    }
+                                }
                             }
-                            if !agentSentence.isQuestion && agentSentence.wordCount >= 3 && self.containsAny(keywords, in: agentSentence.range) {
+                            if !agentSentence.isQuestion && agentSentence.wordCount >= 3
+                                && self.containsAny(keywords, in: agentSentence.range)
+                            {
                                 mentionedLater = true
                             }
                         }
@@ -423,14 +522,17 @@ struct TranscriptAnalysis {
         var first = true
         for word in original.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "?" || $0 == "." || $0 == "!" }) {
             defer { first = false }
-            guard !first, let initial = word.first, initial.isUppercase, word != "I", !word.hasPrefix("I'") else { continue }
+            guard !first, let initial = word.first, initial.isUppercase, word != "I", !word.hasPrefix("I'") else {
+                continue
+            }
             if !properNouns.contains(word) { properNouns.append(word) }
             if properNouns.count == 2 { break }
         }
         if !properNouns.isEmpty { return properNouns.joined(separator: " and ") }
         let text = self.foldedString(sentence.range)
         var salient: [Substring] = []
-        for word in text.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "'") }) where word.utf8.count >= 4 {
+        for word in text.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "'") })
+        where word.utf8.count >= 4 {
             let hash = Array(word.utf8).withUnsafeBufferPointer { PhraseMatcher.hash($0, 0, $0.count) }
             if !Self.stopwords.contains(hash) { salient.append(word) }
             if salient.count == 2 { break }
@@ -466,7 +568,45 @@ struct TranscriptAnalysis {
         return (false, nil)
     }
 
+    // MARK: - Discovery
+
+    /// The discovery topics already dealt with, in the order they came up: asked about by the agent (a
+    /// `covered` phrase in an agent question), or volunteered by the customer (a `mentioned` phrase), plus
+    /// the topics each of those `implies`.
+    func coveredDiscoveryTopics() -> [Int] {
+        var order: [Int] = []
+        var seen = Set<Int>()
+        func cover(_ topic: Int) {
+            // Depth-first over `implies`; `seen` stops cycles.
+            guard seen.insert(topic).inserted else { return }
+            order.append(topic)
+            for implied in self.playbook.discovery[topic].implies { cover(implied) }
+        }
+        for index in self.utterances.indices {
+            switch self.utterances[index].speaker {
+            case .agent:
+                let sentences = self.sentences(of: index)
+                for hit in self.hits(of: index, in: .discoveryCovered)
+                where sentences.contains(where: { $0.isQuestion && $0.range.contains(hit.range.lowerBound) }) {
+                    cover(hit.index)
+                }
+            case .customer:
+                guard !self.utterances[index].isVirtual else { continue }
+                for hit in self.hits(of: index, in: .discoveryMentioned) { cover(hit.index) }
+            }
+        }
+        return order
+    }
+
     // MARK: - Timing
+
+    /// `later - earlier`, saturating: segment times are the client's, and a subtraction must not trap
+    /// even on values the protocol layer should have refused.
+    static func difference(_ later: Int, _ earlier: Int) -> Int {
+        let (result, overflow) = later.subtractingReportingOverflow(earlier)
+        guard overflow else { return result }
+        return later > earlier ? Int.max : Int.min
+    }
 
     /// A run of agent speech without a customer word, with its length.
     struct Monologue {
@@ -487,7 +627,7 @@ struct TranscriptAnalysis {
             let last = self.utterances[end]
             let milliseconds: Int
             if let begin = first.startMs, let finish = last.endMs ?? last.startMs, finish >= begin {
-                milliseconds = finish - begin
+                milliseconds = Self.difference(finish, begin)
             } else {
                 milliseconds = words * 400
             }
@@ -516,8 +656,8 @@ struct TranscriptAnalysis {
         var previousEnd: Int? = nil
         for index in self.utterances.indices where !self.utterances[index].isVirtual {
             let utterance = self.utterances[index]
-            if let previousEnd, let start = utterance.startMs, start - previousEnd > thresholdMs {
-                found = (index, start - previousEnd)
+            if let previousEnd, let start = utterance.startMs, Self.difference(start, previousEnd) > thresholdMs {
+                found = (index, Self.difference(start, previousEnd))
             }
             if let end = utterance.endMs ?? utterance.startMs { previousEnd = max(previousEnd ?? end, end) }
         }

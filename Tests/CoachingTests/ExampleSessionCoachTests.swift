@@ -25,7 +25,9 @@ struct ExampleSessionCoachTests {
 
     @Test("every example file in protocol/examples is replayed here")
     func everyExampleIsCovered() throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: Self.protocolDirectory.appendingPathComponent("examples").path)
+        let files = try FileManager.default.contentsOfDirectory(
+            atPath: Self.protocolDirectory.appendingPathComponent("examples").path
+        )
         let names = files.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
         #expect(names == Self.exampleNames.sorted())
     }
@@ -39,6 +41,16 @@ struct ExampleSessionCoachTests {
         let expected = example["expect"]?["tipKinds"]?.arrayValue?.compactMap(\.stringValue) ?? []
         let match = example["expect"]?["tipKindsMatch"]?.stringValue
         let log = Comment(rawValue: result.log.joined(separator: "\n"))
+        if ProcessInfo.processInfo.environment["EARPIECE_PRINT_REPLAY"] != nil {
+            // For reviewing the coach's wording: EARPIECE_PRINT_REPLAY=1 swift test --filter ExampleSession
+            print("=== \(name)\n\(log.rawValue)")
+            for tip in result.tips {
+                print(
+                    "  \(tip.id) \(tip.draft.kind.rawValue) \(tip.draft.confidence): \(tip.draft.headline) | \(tip.draft.suggestion)"
+                )
+                for option in tip.draft.options { print("    - \(option.label): \(option.script)") }
+            }
+        }
         switch match {
         case "ordered":
             #expect(kinds == expected, log)
@@ -79,7 +91,8 @@ struct ExampleSessionCoachTests {
         if let ratio = summary["talkRatio"]?.objectValue {
             let measured = result.stats.talkRatio
             for (speaker, value) in [("agent", measured.agent), ("customer", measured.customer)] {
-                if let minimum = ratio[speaker]?["min"]?.doubleValue, let maximum = ratio[speaker]?["max"]?.doubleValue {
+                if let minimum = ratio[speaker]?["min"]?.doubleValue, let maximum = ratio[speaker]?["max"]?.doubleValue
+                {
                     #expect((minimum...maximum).contains(value), "\(speaker) \(value)")
                 }
             }
@@ -111,17 +124,27 @@ struct ExampleSessionCoachTests {
 
     @Test("the discovery example's summary lists the unanswered Gong question as an action item")
     func discoverySummaryContent() throws {
-        let result = try SessionReplay(example: Self.load("auto-discovery-unanswered-question"), coach: RuleCoach()).run()
+        let result = try SessionReplay(example: Self.load("auto-discovery-unanswered-question"), coach: RuleCoach())
+            .run()
         #expect(result.summary.notes.contains("Customer questions left open: 1"), "\(result.summary.notes)")
-        #expect(result.summary.actionItems.contains("Answer the open question about Gong"), "\(result.summary.actionItems)")
+        #expect(
+            result.summary.actionItems.contains("Answer the open question about Gong"),
+            "\(result.summary.actionItems)"
+        )
     }
 
     @Test("the event example's summary lists the options picked and both sides' commitments")
     func eventSummaryContent() throws {
         let result = try SessionReplay(example: Self.load("event-requests-and-picks"), coach: RuleCoach()).run()
         #expect(result.summary.notes.contains("Options picked: "))
-        #expect(result.summary.actionItems.contains("Send the invite and a short recap today"), "\(result.summary.actionItems)")
-        #expect(result.summary.actionItems.contains { $0.hasPrefix("Customer will send you three months") }, "\(result.summary.actionItems)")
+        #expect(
+            result.summary.actionItems.contains("Send the invite and a short recap today"),
+            "\(result.summary.actionItems)"
+        )
+        #expect(
+            result.summary.actionItems.contains { $0.hasPrefix("Customer will send you three months") },
+            "\(result.summary.actionItems)"
+        )
     }
 
     static func load(_ name: String) throws -> JSONValue {
@@ -182,11 +205,24 @@ struct SessionReplay {
             return PickedOption(tip: tip, option: option)
         }
 
-        func makeTip(at ms: Int, trigger: TipTrigger, requestID: String?, agentUtterance: String?, customerReaction: String?) -> Tip? {
+        func makeTip(
+            at ms: Int,
+            trigger: TipTrigger,
+            requestID: String?,
+            agentUtterance: String?,
+            customerReaction: String?
+        ) -> Tip? {
             let context = CoachingContext(
-                conversationID: "c_replay", mode: mode, trigger: trigger, metadata: metadata, elapsedMs: ms,
-                recentSegments: Array(result.segments.suffix(CoachingLimits.contextSegments)), stats: result.stats,
-                previousTips: Array(result.tips.suffix(10)), lastPick: lastPick(), agentUtterance: agentUtterance,
+                conversationID: "c_replay",
+                mode: mode,
+                trigger: trigger,
+                metadata: metadata,
+                elapsedMs: ms,
+                recentSegments: Array(result.segments.suffix(CoachingLimits.contextSegments)),
+                stats: result.stats,
+                previousTips: Array(result.tips.suffix(10)),
+                lastPick: lastPick(),
+                agentUtterance: agentUtterance,
                 customerReaction: customerReaction
             )
             guard let draft = self.coach.tip(for: context) else {
@@ -194,12 +230,19 @@ struct SessionReplay {
                 return nil
             }
             let tip = Tip(
-                id: String(format: "tip-%04d", result.tips.count + 1), draft: draft, source: .rules, latencyMs: 0,
-                trigger: trigger, requestID: requestID, lastSegmentID: result.segments.last?.id
+                id: String(format: "tip-%04d", result.tips.count + 1),
+                draft: draft,
+                source: .rules,
+                latencyMs: 0,
+                trigger: trigger,
+                requestID: requestID,
+                lastSegmentID: result.segments.last?.id
             )
             result.tips.append(tip)
             segmentsAtLastTip = result.segments.count
-            result.log.append("\(ms) \(trigger.rawValue): \(draft.kind.rawValue) [\(draft.ruleID ?? "-")] \(draft.headline)")
+            result.log.append(
+                "\(ms) \(trigger.rawValue): \(draft.kind.rawValue) [\(draft.ruleID ?? "-")] \(draft.headline)"
+            )
             return tip
         }
 
@@ -219,7 +262,9 @@ struct SessionReplay {
         }
 
         func pick(_ fill: JSONValue?) -> (tipID: String, optionID: String)? {
-            guard let index = fill?["optionIndex"]?.intValue, let tip = result.tips.last, tip.draft.options.indices.contains(index) else {
+            guard let index = fill?["optionIndex"]?.intValue, let tip = result.tips.last,
+                tip.draft.options.indices.contains(index)
+            else {
                 return nil
             }
             return (tip.id, tip.draft.options[index].id)
@@ -240,16 +285,25 @@ struct SessionReplay {
                 if let (tipID, optionID) = pick(event["fill"]) { picksByTip[tipID] = optionID }
                 if requests[requestID] != nil { continue }
                 let tip = makeTip(
-                    at: atMs, trigger: .request, requestID: requestID, agentUtterance: payload["agentUtterance"]?.stringValue,
+                    at: atMs,
+                    trigger: .request,
+                    requestID: requestID,
+                    agentUtterance: payload["agentUtterance"]?.stringValue,
                     customerReaction: payload["customerReaction"]?.stringValue
                 )
                 requests[requestID] = tip?.id ?? "none"
                 nextTickMs = atMs + intervalMs
             case "END_CONVERSATION":
                 let summaryContext = SummaryContext(
-                    conversationID: "c_replay", metadata: metadata, durationMs: atMs, stats: result.stats,
-                    recentSegments: Array(result.segments.suffix(CoachingLimits.summarySegments)), tips: result.tips,
-                    picks: result.tips.compactMap { tip in picksByTip[tip.id].map { OptionPick(tipID: tip.id, optionID: $0) } }
+                    conversationID: "c_replay",
+                    metadata: metadata,
+                    durationMs: atMs,
+                    stats: result.stats,
+                    recentSegments: Array(result.segments.suffix(CoachingLimits.summarySegments)),
+                    tips: result.tips,
+                    picks: result.tips.compactMap { tip in
+                        picksByTip[tip.id].map { OptionPick(tipID: tip.id, optionID: $0) }
+                    }
                 )
                 result.picks = summaryContext.picks
                 result.summary = self.coach.summary(for: summaryContext)
