@@ -78,7 +78,8 @@ public actor Conversation {
     nonisolated let scheduler: any ConversationScheduler
     private let configuration: CoachingConfiguration
     private let services: CoachingServices
-    private let registry: ConversationRegistry
+    /// Weak: the registry holds the conversation until it is forgotten.
+    private weak var registry: ConversationRegistry?
     private var logger: Logger
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { self.scheduler.executor }
@@ -518,7 +519,7 @@ public actor Conversation {
             self.pending = nil
         }
         let duration = ContinuousClock.now - self.startedAt
-        self.registry.ended(self)
+        self.registry?.ended(self)
         self.services.observer.conversationEnded(reason: reason, duration: duration)
         self.logger.info("conversation ended", metadata: ["reason": "\(reason.rawValue)", "segments": "\(self.stats.segments)", "tips": "\(self.tips.count)"])
         Task { await self.summarize(reason: reason, duration: duration) }
@@ -571,7 +572,7 @@ public actor Conversation {
     private func forgetNow() {
         self.graceTimer = nil
         self.client = nil
-        self.registry.forget(self)
+        self.registry?.forget(self)
     }
 
     // MARK: State for the registry
