@@ -7,22 +7,24 @@ import JSON
 /// user message with this call's facts and transcript. Auto-mode ticks use a shorter prompt and a smaller
 /// answer budget than tips the rep asked for.
 ///
-/// With `streamPartials`, the answer is streamed and the suggestion's first words are passed to `partial`
-/// (the conversation sends them as `AI_TIP_PARTIAL`) as they arrive: every few words or at a sentence end,
-/// each text a longer prefix of the final suggestion. The final `AI_TIP` always follows from the return value.
+/// With `streamPartials`, a tip the rep asked for is streamed and the suggestion's first words are passed to
+/// `partial` (the conversation sends them as `AI_TIP_PARTIAL`) as they arrive: every few words or at a
+/// sentence end, each text a longer prefix of the final suggestion. The final `AI_TIP` always follows from
+/// the return value. Timed (auto) tips are not streamed: nobody is waiting for them, and one whole answer
+/// costs the server a fraction of the dozens of stream chunks.
 ///
 /// Any failure throws: the model's own errors as they are, and ``LLMCoachError`` for an answer that is not
 /// the contract. The conversation then falls back to the rule coach.
 public struct LLMCoach: Coach {
     /// The model the coach asks.
     public let model: any LanguageModel
-    /// Whether tips are streamed so that `partial` sees the suggestion grow.
+    /// Whether requested tips are streamed so that `partial` sees the suggestion grow.
     public let streamPartials: Bool
 
     /// A coach over `model`.
     /// - Parameters:
     ///   - model: the language model (the OpenAI client in `earpiece`, a fake in tests).
-    ///   - streamPartials: stream tips and report the suggestion as it grows.
+    ///   - streamPartials: stream requested tips and report the suggestion as it grows.
     public init(model: any LanguageModel, streamPartials: Bool = true) {
         self.model = model
         self.streamPartials = streamPartials
@@ -44,10 +46,11 @@ public struct LLMCoach: Coach {
     public func tip(
         for context: CoachingContext, isolation: isolated (any Actor)?, partial: (String) -> Void
     ) async throws -> TipDraft? {
-        let prompt = CoachingPrompts.tipPrompt(for: context, stream: self.streamPartials)
+        let stream = self.streamPartials && context.trigger == .request
+        let prompt = CoachingPrompts.tipPrompt(for: context, stream: stream)
         var preview = SuggestionPreview()
         let answer = try await self.model.complete(prompt, isolation: isolation) { accumulated in
-            guard self.streamPartials, let text = preview.update(accumulated: accumulated) else { return }
+            guard stream, let text = preview.update(accumulated: accumulated) else { return }
             partial(text)
         }
         return try Self.decodeTip(answer.text)

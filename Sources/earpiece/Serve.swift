@@ -53,7 +53,11 @@ enum Serve {
         var llm: LLMCoach?
         if configuration.effectiveEnvironment["OPENAI_API_KEY"] != nil {
             do {
-                let client = try OpenAIClient(configuration: try OpenAIConfiguration(environment: configuration.effectiveEnvironment), group: group, logger: Logger(label: "earpiece.openai"))
+                var openAIConfiguration = try OpenAIConfiguration(environment: configuration.effectiveEnvironment)
+                // Tips in flight at once are about tips per second times the model's latency (hundreds on a busy
+                // node); keeping that many connections idle spares a TCP and TLS handshake per tip.
+                openAIConfiguration.pool.maximumIdleConnections = 512
+                let client = try OpenAIClient(configuration: openAIConfiguration, group: group, logger: Logger(label: "earpiece.openai"))
                 openAI = client
                 llm = LLMCoach(model: OpenAILanguageModel(client: client, onCompletion: { answer, duration, outcome in
                     metrics.llmCall(answer: answer, duration: duration, outcome: outcome)

@@ -389,6 +389,15 @@ private func context(
         #expect(partials == 0)
     }
 
+    @Test func timedTips_areNotStreamed_evenWithPartialsOn() async throws {
+        let model = FakeLanguageModel([.pieces(Self.pieces(Self.objectionAnswer, seed: 5))])
+        var partials = 0
+        let draft = try await LLMCoach(model: model).tip(for: context(mode: .auto, trigger: .auto, segments: segments(6)), isolation: #isolation) { _ in partials += 1 }
+        #expect(draft?.kind == .objection)
+        #expect(!model.prompts[0].stream)
+        #expect(partials == 0)
+    }
+
     @Test func partialsWork_fromInsideAnActor() async throws {
         actor Conversation {
             var partials: [String] = []
@@ -398,7 +407,7 @@ private func context(
         }
         let coach = LLMCoach(model: FakeLanguageModel([.pieces(Self.pieces(Self.objectionAnswer, seed: 9))]))
         let conversation = Conversation()
-        let draft = try await conversation.run(coach, context(mode: .auto, trigger: .auto, segments: segments(3)))
+        let draft = try await conversation.run(coach, context(mode: .auto, trigger: .request, segments: segments(3)))
         #expect(draft?.kind == .objection)
         let partials = await conversation.partials
         #expect(partials.last == "Acknowledge the budget, then ask what the manual process costs them today. Keep it short.")

@@ -5,6 +5,7 @@ the rule coach (source "rules"), the LLM summary, coalesced requests while a tip
 while the client was away, and what the server asks the model (model, schema names, stable system prompt).
 Each test has its own fake and server, so one test's failures cannot open another's circuit breaker.
 """
+import json
 import time
 
 import pytest
@@ -209,6 +210,10 @@ def test_auto_tip_uses_the_llm(fake, llm):
     talk(client, conversation_id)
     tip = wait_tip(client, timeout=TIMEOUT + 2)
     assert tip["trigger"] == "auto" and tip["source"] == "llm"
+    # A timed tip comes whole: asked for without streaming, and no AI_TIP_PARTIAL before it.
+    assert not any(name == "AI_TIP_PARTIAL" for _, name, _ in client.events)
+    tip_requests = [request for request in fake.completions() if "coaching_tip" in json.dumps(request)]
+    assert tip_requests and not any(request.get("stream") for request in tip_requests)
 
 
 def test_ready_and_metrics_report_the_llm(fake, llm):
