@@ -9,6 +9,7 @@
  *              and the WebSocket workloads: `ws-echo` (closed-loop echo throughput) and
  *              `ws-idle` (hold N idle connections). loadgen.h is the interface to the workloads.
  *   workload_sio.c  the Socket.IO workloads: `sio-echo`, `sio-bcast`, `sio-handshake`, `sio-idle`.
+ *   workload_copilot.c  `copilot`: simulated sales calls against `earpiece serve` (the app protocol).
  *
  * Everything is bounded: a hard time limit (with SIGALRM as a last resort), per-connection
  * handshake timeouts, buffer limits, and an early stop when every connection is gone.
@@ -1045,6 +1046,12 @@ static int epoll_timeout_ms(const loadgen *generator) {
             deadline = restart;
         }
     }
+    if (generator->workload->next_wakeup != NULL) {
+        uint64_t wakeup = generator->workload->next_wakeup(generator);
+        if (wakeup != 0 && wakeup < deadline) {
+            deadline = wakeup;
+        }
+    }
     if (deadline <= generator->now) {
         return 0;
     }
@@ -1287,6 +1294,7 @@ static void usage(FILE *out) {
           "       loadgen sio-bcast --port N [options]\n"
           "       loadgen sio-handshake --port N [options]\n"
           "       loadgen sio-idle --port N [options]\n"
+          "       loadgen copilot --port N [options]\n"
           "common:\n"
           "  --host ADDR             IPv4 address of the server (default 127.0.0.1)\n"
           "  --port N                server port (required)\n"
@@ -1321,7 +1329,20 @@ static void usage(FILE *out) {
           "                          closing TCP first (default), or with a TCP reset right after the CONNECT reply\n"
           "ws-idle, sio-idle:\n"
           "  --hold S                hold time after READY (default 300); stdin EOF also ends the hold\n"
-          "                          when stdin is a pipe\n",
+          "                          when stdin is a pipe\n"
+          "copilot (simulated calls against `earpiece serve`; --conns is the number of calls, default 2000):\n"
+          "  --api-key KEY           sent as auth {\"apiKey\": KEY} (default: no auth)\n"
+          "  --time-scale F          the server's COACHING_TIME_SCALE (default 0.1)\n"
+          "  --call-warmup S         warmupSeconds each call asks for, in call time (default 30)\n"
+          "  --call-interval S       intervalSeconds each call asks for, in call time (default 30)\n"
+          "  --segment-interval S    real seconds between a call's TRANSCRIPTs (default 2)\n"
+          "  --ramp S                the calls start (and end) spread over S seconds (default 5)\n"
+          "  --llm-delay-ms MS       the fake LLM's fixed delay, subtracted from tip latency (default 300)\n"
+          "  --no-end                do not send END_CONVERSATION after the window\n"
+          "  --duration S            measured seconds (default 60)\n"
+          "  --warmup S              unmeasured seconds after the connect phase (default: ramp + call warm-up\n"
+          "                          + one interval, scaled, + 1 s, so every call is coaching when it starts)\n"
+          "  --drain S               after the window, wait up to S for CONVERSATION_ENDED (default ramp + 15)\n",
           out);
 }
 
@@ -1335,6 +1356,15 @@ static double parse_number(const char *text, const char *name, double minimum, d
     return value;
 }
 
+/* The protocol's whole-second settings (warmupSeconds, intervalSeconds). */
+static uint32_t parse_whole(const char *text, const char *name, double minimum, double maximum) {
+    double value = parse_number(text, name, minimum, maximum);
+    if (value != (double)(uint32_t)value) {
+        die("--%s: expected whole seconds, got \"%s\"", name, text);
+    }
+    return (uint32_t)value;
+}
+
 static void parse_options(int argc, char **argv, run_options *options) {
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         usage(argc < 2 ? stderr : stdout);
@@ -1346,13 +1376,14 @@ static void parse_options(int argc, char **argv, run_options *options) {
     } modes[] = {
         {"ws-echo", MODE_WS_ECHO},   {"ws-idle", MODE_WS_IDLE},           {"sio-echo", MODE_SIO_ECHO},
         {"sio-bcast", MODE_SIO_BCAST}, {"sio-handshake", MODE_SIO_HANDSHAKE}, {"sio-idle", MODE_SIO_IDLE},
+        {"copilot", MODE_COPILOT},
     };
     size_t mode_index = 0;
     while (mode_index < sizeof(modes) / sizeof(modes[0]) && strcmp(argv[1], modes[mode_index].name) != 0) {
         mode_index++;
     }
     if (mode_index == sizeof(modes) / sizeof(modes[0])) {
-        die("unknown mode \"%s\" (ws-echo, ws-idle, sio-echo, sio-bcast, sio-handshake or sio-idle)", argv[1]);
+        die("unknown mode \"%s\" (ws-echo, ws-idle, sio-echo, sio-bcast, sio-handshake, sio-idle or copilot)", argv[1]);
     }
     options->mode = modes[mode_index].mode;
     int socket_io = options->mode != MODE_WS_ECHO && options->mode != MODE_WS_IDLE;
@@ -1366,6 +1397,7 @@ static void parse_options(int argc, char **argv, run_options *options) {
     case MODE_SIO_BCAST: options->connections = 1000; break;
     case MODE_WS_IDLE:
     case MODE_SIO_IDLE: options->connections = 10000; break;
+    case MODE_COPILOT: options->connections = 2000; break;
     }
     options->inflight = options->mode == MODE_SIO_BCAST ? 8 : 10;
     options->size = 200;
@@ -1382,12 +1414,25 @@ static void parse_options(int argc, char **argv, run_options *options) {
     options->senders = 4;
     options->rate = 0;
     options->drain = 5;
+    options->time_scale = 0.1;
+    options->call_warmup = 30;
+    options->call_interval = 30;
+    options->segment_interval = 2;
+    options->ramp = 5;
+    options->llm_delay_ms = 300;
+    options->end_calls = 1;
+    if (options->mode == MODE_COPILOT) {
+        options->duration = 60;
+        options->warmup = -1; /* -1: derived from the ramp and the call timings below */
+        options->drain = -1;
+    }
 
     enum {
         OPT_HOST = 1000, OPT_PORT, OPT_PATH, OPT_CONNS, OPT_INFLIGHT, OPT_SIZE, OPT_DURATION, OPT_WARMUP, OPT_HOLD,
         OPT_TLS, OPT_TLS_CA, OPT_TLS_NAME, OPT_CONCURRENCY, OPT_CONNECT_TIMEOUT, OPT_PHASE_TIMEOUT, OPT_VERIFY,
         OPT_SERVER_PID, OPT_SERVER_CPU, OPT_ZERO_MASK, OPT_BINARY, OPT_MAX_MESSAGE, OPT_SENDERS, OPT_RATE, OPT_DRAIN,
-        OPT_CLOSE, OPT_HELP,
+        OPT_CLOSE, OPT_API_KEY, OPT_TIME_SCALE, OPT_CALL_WARMUP, OPT_CALL_INTERVAL, OPT_SEGMENT_INTERVAL, OPT_RAMP,
+        OPT_LLM_DELAY, OPT_NO_END, OPT_HELP,
     };
     static const struct option long_options[] = {
         {"host", required_argument, NULL, OPT_HOST},
@@ -1416,6 +1461,14 @@ static void parse_options(int argc, char **argv, run_options *options) {
         {"drain", required_argument, NULL, OPT_DRAIN},
         {"concurrency", required_argument, NULL, OPT_CONNS},
         {"close", required_argument, NULL, OPT_CLOSE},
+        {"api-key", required_argument, NULL, OPT_API_KEY},
+        {"time-scale", required_argument, NULL, OPT_TIME_SCALE},
+        {"call-warmup", required_argument, NULL, OPT_CALL_WARMUP},
+        {"call-interval", required_argument, NULL, OPT_CALL_INTERVAL},
+        {"segment-interval", required_argument, NULL, OPT_SEGMENT_INTERVAL},
+        {"ramp", required_argument, NULL, OPT_RAMP},
+        {"llm-delay-ms", required_argument, NULL, OPT_LLM_DELAY},
+        {"no-end", no_argument, NULL, OPT_NO_END},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -1459,6 +1512,17 @@ static void parse_options(int argc, char **argv, run_options *options) {
             }
             options->close_reset = strcmp(optarg, "reset") == 0;
             break;
+        case OPT_API_KEY: options->api_key = optarg; break;
+        /* The bounds are the server's (COACHING_TIME_SCALE) and the protocol's (warmupSeconds, intervalSeconds). */
+        case OPT_TIME_SCALE: options->time_scale = parse_number(optarg, "time-scale", 0.001, 1); break;
+        case OPT_CALL_WARMUP: options->call_warmup = parse_whole(optarg, "call-warmup", 0, 3600); break;
+        case OPT_CALL_INTERVAL: options->call_interval = parse_whole(optarg, "call-interval", 5, 600); break;
+        case OPT_SEGMENT_INTERVAL:
+            options->segment_interval = parse_number(optarg, "segment-interval", 0.05, 3600);
+            break;
+        case OPT_RAMP: options->ramp = parse_number(optarg, "ramp", 0, 3600); break;
+        case OPT_LLM_DELAY: options->llm_delay_ms = parse_number(optarg, "llm-delay-ms", 0, 600000); break;
+        case OPT_NO_END: options->end_calls = 0; break;
         case OPT_HELP: usage(stdout); exit(0);
         default: usage(stderr); exit(2);
         }
@@ -1488,6 +1552,15 @@ static void parse_options(int argc, char **argv, run_options *options) {
     if (options->mode == MODE_SIO_HANDSHAKE) {
         /* Every slot is one handshake in progress, so the concurrency limit is the slot count. */
         options->connect_concurrency = options->connections;
+    }
+    if (options->mode == MODE_COPILOT) {
+        /* Measure only once every call has started and had its first tick. */
+        if (options->warmup < 0) {
+            options->warmup = options->ramp + (options->call_warmup + options->call_interval) * options->time_scale + 1;
+        }
+        if (options->drain < 0) {
+            options->drain = options->ramp + 15;
+        }
     }
 }
 
@@ -1587,6 +1660,9 @@ static void set_up(loadgen *generator) {
     } else if (options->mode == MODE_SIO_BCAST) {
         in_capacity = 16u * 1024u;
         out_capacity = options->inflight * (WS_MAX_HEADER_LENGTH + 64u + options->size) + 1024u;
+    } else if (options->mode == MODE_COPILOT) {
+        in_capacity = 16u * 1024u; /* a tip, its partials and an ack can arrive in one read */
+        out_capacity = 4096u;
     }
     for (uint32_t index = 0; index < options->connections; index++) {
         connection *conn = &generator->connections[index];
@@ -1647,6 +1723,10 @@ static void set_up(loadgen *generator) {
         generator->workload = &sio_idle_workload;
         run_seconds = options->hold;
         break;
+    case MODE_COPILOT:
+        generator->workload = &copilot_workload;
+        run_seconds += options->drain;
+        break;
     }
     if (generator->workload->cycling) {
         generator->restart_queue = calloc(options->connections, sizeof(uint32_t));
@@ -1654,7 +1734,9 @@ static void set_up(loadgen *generator) {
             die("out of memory");
         }
     }
-    if (options->mode != MODE_WS_ECHO && options->mode != MODE_WS_IDLE) {
+    if (options->mode == MODE_COPILOT) {
+        copilot_set_up(generator);
+    } else if (options->mode != MODE_WS_ECHO && options->mode != MODE_WS_IDLE) {
         sio_set_up(generator);
     }
 

@@ -4,7 +4,8 @@
  *
  * The WebSocket workloads (`ws-echo`, `ws-idle`) live in loadgen.c; the Socket.IO ones
  * (`sio-echo`, `sio-bcast`, `sio-handshake`, `sio-idle`) in workload_sio.c, over the pure
- * Engine.IO / Socket.IO codec in sio.c. Everything here is used by the single loop thread only.
+ * Engine.IO / Socket.IO codec in sio.c; the Earpiece app benchmark (`copilot`) in
+ * workload_copilot.c. Everything here is used by the single loop thread only.
  */
 #ifndef LOADGEN_LOADGEN_H
 #define LOADGEN_LOADGEN_H
@@ -27,6 +28,7 @@ typedef enum {
     MODE_SIO_BCAST,
     MODE_SIO_HANDSHAKE,
     MODE_SIO_IDLE,
+    MODE_COPILOT,
 } run_mode;
 
 /* Command-line settings; read-only once parsed. */
@@ -60,6 +62,18 @@ typedef struct {
     double drain;
     /* sio-handshake: end each connection with a TCP reset instead of the WebSocket closing handshake. */
     int close_reset;
+    /* copilot: the API key sent as auth {"apiKey"} (NULL: no auth); the server's COACHING_TIME_SCALE;
+     * the warmupSeconds and intervalSeconds each call asks for (call time, before scaling); real
+     * seconds between a call's TRANSCRIPTs; seconds over which the calls start (and end); the fake
+     * LLM's fixed delay; whether every call sends END_CONVERSATION after the window. */
+    const char *api_key;
+    double time_scale;
+    uint32_t call_warmup;
+    uint32_t call_interval;
+    double segment_interval;
+    double ramp;
+    double llm_delay_ms;
+    int end_calls;
 } run_options;
 
 /* ------------------------------------------------------------------------------------------ */
@@ -179,6 +193,8 @@ typedef struct {
     int (*before_flush)(loadgen *generator, connection *conn);
     /* Optional: once per loop iteration after the events (senders not driven by their own input). */
     void (*on_tick)(loadgen *generator);
+    /* Optional: when (monotonic ns) the loop must come round next for a timed send; 0 for no need. */
+    uint64_t (*next_wakeup)(const loadgen *generator);
     /* Optional: when the measured window ends; nonzero while deliveries are still expected, so
      * the run drains (up to --drain seconds) before it finishes. Called again on every iteration. */
     int (*still_draining)(loadgen *generator);
@@ -310,5 +326,9 @@ extern const workload sio_bcast_workload;
 extern const workload sio_handshake_workload;
 extern const workload sio_idle_workload;
 void sio_set_up(loadgen *generator);
+
+/* The Earpiece app benchmark (workload_copilot.c); `copilot_set_up` once options are known. */
+extern const workload copilot_workload;
+void copilot_set_up(loadgen *generator);
 
 #endif
