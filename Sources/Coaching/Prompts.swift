@@ -420,6 +420,20 @@ enum CoachingPrompts {
     /// `text` on one line (line breaks and other control characters become spaces), at most `maximumBytes`.
     /// Keeps each segment on its own line, so that a segment cannot pass itself off as another speaker's.
     static func oneLine(_ text: String, maximumBytes: Int) -> String {
+        // The common case, one short line already: no copy. (Bytes below 0x20 and 0x7F are the ASCII breaks;
+        // U+2028 and U+2029 start with 0xE2 0x80 0xA8/0xA9.)
+        if text.utf8.count <= maximumBytes {
+            var clean = true
+            var previous: (UInt8, UInt8) = (0, 0)
+            for byte in text.utf8 {
+                if byte < 0x20 || byte == 0x7F || (previous == (0xE2, 0x80) && (byte == 0xA8 || byte == 0xA9)) {
+                    clean = false
+                    break
+                }
+                previous = (previous.1, byte)
+            }
+            if clean { return text }
+        }
         var scalars = String.UnicodeScalarView()
         var bytes = 0
         for scalar in text.unicodeScalars {

@@ -296,12 +296,16 @@ public final class EventLoop: @unchecked Sendable {
     }
 }
 
-extension EventLoop: SerialExecutor {
-    /// Runs an actor's job on the loop thread.
+/// The loop is a serial executor (actors whose executor it is run on its thread) and a task executor
+/// (`withTaskExecutorPreference(loop)` runs nonisolated async code on its thread), so async work for a
+/// connection can stay on that connection's loop instead of hopping to the global pool and back.
+extension EventLoop: SerialExecutor, TaskExecutor {
+    /// Runs a job on the loop thread.
     public func enqueue(_ job: consuming ExecutorJob) {
         let unownedJob = UnownedJob(job)
-        let executor = self.asUnownedSerialExecutor()
-        let task: () -> Void = { unownedJob.runSynchronously(on: executor) }
+        let serial = self.asUnownedSerialExecutor()
+        let preferred = self.asUnownedTaskExecutor()
+        let task: () -> Void = { unownedJob.runSynchronously(isolatedTo: serial, taskExecutor: preferred) }
         if self.inEventLoop {
             self.localTasks.append(task)
         } else {
@@ -311,6 +315,10 @@ extension EventLoop: SerialExecutor {
 
     public func asUnownedSerialExecutor() -> UnownedSerialExecutor {
         UnownedSerialExecutor(ordinary: self)
+    }
+
+    public func asUnownedTaskExecutor() -> UnownedTaskExecutor {
+        UnownedTaskExecutor(ordinary: self)
     }
 
     public func checkIsolated() {

@@ -27,7 +27,7 @@ final class ConnectionPool: Sendable {
     private let state = Locked(State())
     private let endpoint: OpenAIEndpoint
     private let tls: (any SecureClientTransportFactory)?
-    private let group: EventLoopGroup
+    let group: EventLoopGroup
     private let policy: ConnectionPoolPolicy
     /// Response parser limits, with the body limit from the configuration.
     private let parserLimits: HTTPParserLimits

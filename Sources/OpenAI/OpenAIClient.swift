@@ -74,7 +74,16 @@ public final class OpenAIClient: Sendable {
     /// Sends `request` and waits for the whole answer.
     /// - Throws: ``OpenAIError``: `refusal` when the model refused; `http` for an API error;
     ///   `timedOut`, `connection`, `circuitOpen`, `cancelled`, `malformedResponse` otherwise.
-    public func complete(_ request: ChatRequest) async throws(OpenAIError) -> ChatCompletion {
+    nonisolated(nonsending) public func complete(_ request: ChatRequest) async throws(OpenAIError) -> ChatCompletion {
+        // Called from an event loop (a conversation), the call's own steps run on that loop: the request, the
+        // answer and the hand-over back need no thread hop.
+        guard let loop = self.pool.group.currentLoop else { return try await self.completeHere(request) }
+        return try await withTaskExecutorPreference(loop) { () async throws(OpenAIError) -> ChatCompletion in
+            try await self.completeHere(request)
+        }
+    }
+
+    private func completeHere(_ request: ChatRequest) async throws(OpenAIError) -> ChatCompletion {
         let start = ContinuousClock.now
         let deadline = start + self.configuration.timeouts.request
         let body = try self.requestBody(request, stream: false)

@@ -87,7 +87,7 @@ final class OpenAILanguageModel: LanguageModel {
     }
 
     /// One non-streamed completion.
-    private func whole(_ request: ChatRequest) async throws -> LanguageModelAnswer {
+    nonisolated(nonsending) private func whole(_ request: ChatRequest) async throws -> LanguageModelAnswer {
         let completion = try await self.client.complete(request)
         let answer = Self.answer(completion.content, usage: completion.usage, cost: completion.cost)
         if let reason = completion.finishReason, Self.cutsShort(reason) {

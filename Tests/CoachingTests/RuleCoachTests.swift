@@ -904,7 +904,7 @@ struct RuleCoachFuzzTests {
         let seed = UInt64(ProcessInfo.processInfo.environment["EARPIECE_FUZZ_SEED"] ?? "") ?? 0x5EED_C0AC
         var input = FuzzInput(seed: seed)
         // Bounded in count and time; EARPIECE_FUZZ_SECONDS lengthens a run (the count then grows with it).
-        let seconds = Int(ProcessInfo.processInfo.environment["EARPIECE_FUZZ_SECONDS"] ?? "") ?? 15
+        let seconds = Int(ProcessInfo.processInfo.environment["EARPIECE_FUZZ_SECONDS"] ?? "") ?? 3
         let deadline = ContinuousClock.now + .seconds(seconds)
         var iterations = 0
         var tips = 0
