@@ -16,6 +16,8 @@ enum ConformanceServer {
         var port = 3000
         var loops = 1
         var recovery = false
+        var pingInterval = 300
+        var pingTimeout = 200
         var index = 0
         while index < arguments.count {
             if arguments[index] == "--recovery" {
@@ -28,8 +30,12 @@ enum ConformanceServer {
                 port = Int(value)!
             case ("--loops", let value?) where Int(value) != nil:
                 loops = Int(value)!
+            case ("--ping-interval", let value?) where Int(value).map({ $0 > 0 }) == true:
+                pingInterval = Int(value)!
+            case ("--ping-timeout", let value?) where Int(value).map({ $0 > 0 }) == true:
+                pingTimeout = Int(value)!
             default:
-                let message = "usage: conformance-server --port N [--loops N] [--recovery]\n"
+                let message = "usage: conformance-server --port N [--loops N] [--recovery] [--ping-interval MS] [--ping-timeout MS]\n"
                 _ = message.withCString { write(2, $0, strlen($0)) }
                 return 64
             }
@@ -39,8 +45,9 @@ enum ConformanceServer {
         let signals = SignalWaiter.signals([SIGTERM, SIGINT])
         do {
             var engine = EngineIOConfiguration()
-            engine.pingInterval = .milliseconds(300)
-            engine.pingTimeout = .milliseconds(200)
+            // The suites' heartbeat by default; tests of slower clients may relax it.
+            engine.pingInterval = .milliseconds(pingInterval)
+            engine.pingTimeout = .milliseconds(pingTimeout)
             engine.maxPayload = 1_000_000
             engine.cors = CORSPolicy(origins: .any)
             let echo = EngineIOServer(configuration: engine) { session in session.delegate = EchoSession.shared }

@@ -138,8 +138,8 @@ def fresh_conformance_server():
     """A conformance-server of the test's own, for tests that close every session or may crash it."""
     started = []
 
-    def start(loops: int = 1) -> Server:
-        server = start_conformance_server(loops)
+    def start(loops: int = 1, *extra: str) -> Server:
+        server = start_conformance_server(loops, *extra)
         started.append(server)
         return server
 
