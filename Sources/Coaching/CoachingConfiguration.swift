@@ -45,6 +45,8 @@ public struct CoachingConfiguration: Sendable, Hashable {
     public var maximumConversationsPerKey = 20
     /// Per key, shared by every node through the store.
     public var startRate = RateRule.perMinute(30)
+    /// Tips per API key, timed and requested, shared by every node through the store.
+    public var keyTipRate = RateRule.perMinute(600)
     /// Per conversation (its owner node).
     public var transcriptRate = RateRule.perSecond(20)
     public var tipRequestRate = RateRule.perMinute(30)

@@ -338,6 +338,12 @@ public actor Conversation {
         guard self.tips.count < self.configuration.maximumTips else {
             return .failure(CoachingError(.limitExceeded, "the conversation has had \(self.configuration.maximumTips) tips, the most allowed"))
         }
+        if let refusal = await self.takeKeyTipToken() { return .failure(refusal) }
+        if let pending = self.pending {
+            // A timed tip started while the budget was checked: join it.
+            self.requests[request.requestID] = pending.id
+            return .success(["ok": true, "requestId": .string(request.requestID), "tipId": .string(pending.id), "status": "coalesced", "code": "TIP_IN_PROGRESS"])
+        }
         let tipID = self.startTip(trigger: .request, requestID: request.requestID, utterance: request.agentUtterance, reaction: request.customerReaction)
         self.requests[request.requestID] = tipID
         self.restartInterval()
@@ -369,15 +375,39 @@ public actor Conversation {
         switch self.settings.mode {
         case .auto:
             // Skipped when nothing new was said or a tip is being made; due again one interval later.
-            if self.newSegmentsSinceTip && self.pending == nil && self.tips.count < self.configuration.maximumTips {
-                _ = self.startTip(trigger: .auto, requestID: nil, utterance: nil, reaction: nil)
-            }
+            if self.isTimedTipDue(eventMode: false) { Task { await self.makeTimedTip(eventMode: false) } }
             self.scheduleTick(after: .seconds(self.settings.intervalSeconds))
         case .event:
             // One tip at the end of the warm-up, unless the rep already asked for one.
-            if self.tips.isEmpty && self.pending == nil && self.newSegmentsSinceTip {
-                _ = self.startTip(trigger: .auto, requestID: nil, utterance: nil, reaction: nil)
+            if self.isTimedTipDue(eventMode: true) { Task { await self.makeTimedTip(eventMode: true) } }
+        }
+    }
+
+    private func isTimedTipDue(eventMode: Bool) -> Bool {
+        guard self.phase == .active, self.pending == nil, self.newSegmentsSinceTip, self.tips.count < self.configuration.maximumTips else {
+            return false
+        }
+        return !eventMode || self.tips.isEmpty
+    }
+
+    /// A timed tip, unless the key's tip budget is spent (then the tick is skipped, as when nothing is new).
+    private func makeTimedTip(eventMode: Bool) async {
+        guard await self.takeKeyTipToken() == nil, self.isTimedTipDue(eventMode: eventMode) else { return }
+        _ = self.startTip(trigger: .auto, requestID: nil, utterance: nil, reaction: nil)
+    }
+
+    /// Takes one tip from the API key's budget (shared by every node through the rate limiter); the
+    /// refusal when it is spent.
+    private func takeKeyTipToken() async -> CoachingError? {
+        do {
+            let decision = try await self.services.rateLimiter.consume("tips:\(self.keyID)", rule: self.configuration.keyTipRate, isolation: self)
+            guard decision.allowed else {
+                return CoachingError(.rateLimited, "this API key has had \(self.configuration.keyTipRate.limit) tips this minute, the most allowed", retryAfterMs: decision.retryAfterMs)
             }
+            return nil
+        } catch {
+            self.logger.error("rate limiter failed", metadata: ["store.error": "\(error)"])
+            return CoachingError(.internal, "the rate limiter is unavailable")
         }
     }
 

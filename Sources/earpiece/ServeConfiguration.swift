@@ -38,6 +38,7 @@ struct ServeConfiguration {
         Option(flag: "--rate-limit-events-per-second", variable: "RATE_LIMIT_EVENTS_PER_SECOND", placeholder: "N", help: "events per connection, default 50"),
         Option(flag: "--rate-limit-transcript-per-second", variable: "RATE_LIMIT_TRANSCRIPT_PER_SECOND", placeholder: "N", help: "TRANSCRIPT per conversation, default 20"),
         Option(flag: "--rate-limit-tips-per-minute", variable: "RATE_LIMIT_TIPS_PER_MINUTE", placeholder: "N", help: "REQUEST_NEXT_TIP per conversation, default 30"),
+        Option(flag: "--rate-limit-key-tips-per-minute", variable: "RATE_LIMIT_KEY_TIPS_PER_MINUTE", placeholder: "N", help: "tips per API key, timed and requested, default 600"),
         Option(flag: "--time-scale", variable: "COACHING_TIME_SCALE", placeholder: "F", help: "multiplies call timings (0.001 to 1), for tests and demos, default 1"),
     ]
 
@@ -133,6 +134,7 @@ struct ServeConfiguration {
         if let value = try integer("RATE_LIMIT_EVENTS_PER_SECOND", 1...1_000_000) { self.coaching.eventRate = .perSecond(value) }
         if let value = try integer("RATE_LIMIT_TRANSCRIPT_PER_SECOND", 1...1_000_000) { self.coaching.transcriptRate = .perSecond(value) }
         if let value = try integer("RATE_LIMIT_TIPS_PER_MINUTE", 1...1_000_000) { self.coaching.tipRequestRate = .perMinute(value) }
+        if let value = try integer("RATE_LIMIT_KEY_TIPS_PER_MINUTE", 1...10_000_000) { self.coaching.keyTipRate = .perMinute(value) }
         if let text = settings["COACHING_TIME_SCALE"] {
             guard let scale = Double(text), scale >= 0.001, scale <= 1 else {
                 throw Problem(message: "--time-scale / COACHING_TIME_SCALE must be a number from 0.001 to 1, got '\(text)'")

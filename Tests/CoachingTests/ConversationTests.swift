@@ -337,6 +337,17 @@ struct ConversationTests {
         #expect(error.code == .rateLimited && (error.retryAfterMs ?? 0) > 0)
     }
 
+    @Test func keyTipBudget_refusesRequestedTips_onceSpent() async throws {
+        let harness = try CopilotHarness { $0.keyTipRate = .perMinute(1) }
+        let (session, client) = harness.connect()
+        let id = try await harness.start(session, mode: "event")
+        _ = try await harness.send("REQUEST_NEXT_TIP", ["conversationId": .string(id), "requestId": "r1"], from: session).get()
+        _ = await client.wait(for: "AI_TIP")
+        let refused = await harness.send("REQUEST_NEXT_TIP", ["conversationId": .string(id), "requestId": "r2"], from: session)
+        guard case .failure(let error) = refused else { Issue.record("not refused"); return }
+        #expect(error.code == .rateLimited && (error.retryAfterMs ?? 0) > 0)
+    }
+
     @Test func ping_acksWithTheTime_thenSendsPong() async throws {
         let harness = try CopilotHarness()
         let (session, client) = harness.connect()
