@@ -908,7 +908,8 @@ struct RuleCoachFuzzTests {
         let deadline = ContinuousClock.now + .seconds(seconds)
         var iterations = 0
         var tips = 0
-        while iterations < 200 * seconds && ContinuousClock.now < deadline {
+        // At least 50 contexts whatever the machine's speed, more while the time budget lasts.
+        while iterations < 200 * seconds && (iterations < 50 || ContinuousClock.now < deadline) {
             iterations += 1
             let context = input.context()
             let tip = coach.tip(for: context)
@@ -936,7 +937,6 @@ struct RuleCoachFuzzTests {
                 for item in summary.actionItems { #expect((1...500).contains(item.unicodeScalars.count)) }
             }
         }
-        #expect(iterations >= 50, "only \(iterations) iterations in \(seconds) s")
         print("rule coach fuzz: seed \(seed), \(iterations) contexts, \(tips) tips")
     }
 
