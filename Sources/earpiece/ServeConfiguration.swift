@@ -26,7 +26,7 @@ struct ServeConfiguration {
         Option(flag: "--openai-model", variable: "OPENAI_MODEL", placeholder: "NAME", help: "model, default gpt-4o-mini"),
         Option(flag: "--openai-base-url", variable: "OPENAI_BASE_URL", placeholder: "URL", help: "API base URL ending in /v1, default https://api.openai.com/v1"),
         Option(flag: "--openai-api-key", variable: "OPENAI_API_KEY", placeholder: "KEY", help: "enables LLM tips (prefer the variable: flags show in ps)"),
-        Option(flag: "--redis-url", variable: "REDIS_URL", placeholder: "URL", help: "shared store; without it conversations live in memory"),
+        Option(flag: "--redis-url", variable: "REDIS_URL", placeholder: "URL", help: "the shared store for many nodes; not in this build yet, so setting it stops start-up (conversations live in memory)"),
         Option(flag: "--playbook", variable: "PLAYBOOK_FILE", placeholder: "FILE", help: "rule-coach playbook (JSON), default the embedded one"),
         Option(flag: "--llm-deadline-ms", variable: "LLM_DEADLINE_MS", placeholder: "MS", help: "after this the rule coach answers, default 4000"),
         Option(flag: "--resume-grace-seconds", variable: "RESUME_GRACE_SECONDS", placeholder: "S", help: "how long a dropped call waits for a resume, default 120"),
@@ -61,8 +61,9 @@ struct ServeConfiguration {
     var showHelp = false
 
     /// A configuration problem, told to the operator as is.
-    struct Problem: Error {
+    struct Problem: Error, CustomStringConvertible {
         var message: String
+        var description: String { self.message }
     }
 
     init(arguments: [String], environment: [String: String]) throws(Problem) {
