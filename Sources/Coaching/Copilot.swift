@@ -42,6 +42,14 @@ public final class Copilot: Sendable {
     /// Conversations not yet ended (active or detached).
     public var activeConversations: Int { self.registry.openCount }
 
+    /// Handles client event `name` with its arguments, which must be at most one (a JSON object).
+    public func handle(_ name: String, arguments: ArraySlice<JSONValue>, session: ClientSession, reply: @escaping @Sendable (EventReply) -> Void) {
+        guard arguments.count <= 1 else {
+            return self.refuse(.invalid("\(PayloadReader.printable(name)) takes one argument, a JSON object; got \(arguments.count)"), reply)
+        }
+        self.handle(name, argument: arguments.first, session: session, reply: reply)
+    }
+
     /// Handles client event `name` with its single argument, on the session's loop. `reply` receives the
     /// ack body or the refusal, exactly once; events that follow an ack are sent after it.
     public func handle(_ name: String, argument: JSONValue?, session: ClientSession, reply: @escaping @Sendable (EventReply) -> Void) {

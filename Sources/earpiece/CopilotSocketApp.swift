@@ -56,7 +56,7 @@ enum CopilotSocketApp {
                 let ack = event.ack
                 let name = event.name
                 let argument = event.arguments.first
-                copilot.handle(name, argument: argument, session: session) { reply in
+                copilot.handle(name, arguments: event.arguments, session: session) { reply in
                     switch reply {
                     case .success(let body):
                         ack?([.object(body)])

@@ -348,6 +348,17 @@ struct ConversationTests {
         #expect(error.code == .rateLimited && (error.retryAfterMs ?? 0) > 0)
     }
 
+    @Test func anEventWithMoreThanOneArgument_isRefused() async throws {
+        let harness = try CopilotHarness()
+        let (session, _) = harness.connect()
+        let reply: EventReply = await withCheckedContinuation { continuation in
+            harness.scheduler.execute {
+                harness.copilot.handle("PING", arguments: [[:], [:]], session: session) { continuation.resume(returning: $0) }
+            }
+        }
+        #expect(reply.errorCode == .invalidPayload)
+    }
+
     @Test func ping_acksWithTheTime_thenSendsPong() async throws {
         let harness = try CopilotHarness()
         let (session, client) = harness.connect()
