@@ -123,12 +123,12 @@ let package = Package(
             dependencies: ["OpenAI", "HTTP", "HTTPCore", "IOCore", "IOPosix", "IOTLS", "JSON", "TestKit"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "CoachingTests", dependencies: ["Coaching", "JSON", "IOPosix"], swiftSettings: strictSettings),
+        .testTarget(name: "CoachingTests", dependencies: ["Coaching", "JSON", "IOPosix", "TestKit"], swiftSettings: strictSettings),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"], swiftSettings: strictSettings),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "IOCore"], swiftSettings: strictSettings),
-        .testTarget(name: "EngineIOCoreTests", dependencies: ["EngineIOCore", "IOCore"], swiftSettings: strictSettings),
-        .testTarget(name: "SocketIOCoreTests", dependencies: ["SocketIOCore", "JSON", "IOCore"], swiftSettings: strictSettings),
-        .testTarget(name: "WebSocketCoreTests", dependencies: ["WebSocketCore", "IOCore"], swiftSettings: strictSettings),
+        .testTarget(name: "EngineIOCoreTests", dependencies: ["EngineIOCore", "IOCore", "TestKit"], swiftSettings: strictSettings),
+        .testTarget(name: "SocketIOCoreTests", dependencies: ["SocketIOCore", "JSON", "IOCore", "TestKit"], swiftSettings: strictSettings),
+        .testTarget(name: "WebSocketCoreTests", dependencies: ["WebSocketCore", "IOCore", "TestKit"], swiftSettings: strictSettings),
         .testTarget(
             name: "HTTPTests",
             dependencies: ["HTTP", "HTTPCore", "WebSocketCore", "IOCore", "IOPosix", "IOTLS", "TestKit"],

@@ -2,6 +2,7 @@ import Coaching
 import Foundation
 import JSON
 import Testing
+import TestKit
 
 /// Feeds `text` to a fresh extractor in pieces cut at the given UTF-8 offsets and returns it, checking after
 /// each piece that the value only grows.
@@ -23,17 +24,6 @@ private func parsedSuggestion(_ document: String) -> String? {
     (try? JSONParser.parse(document))?["suggestion"]?.stringValue
 }
 
-/// A fast, seedable generator, so a failing fuzz case can be replayed from its printed seed.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// How long each fuzz test runs: about a second by default, `EARPIECE_FUZZ_SECONDS` for a longer run.
 private func fuzzBudget() -> Duration {
@@ -235,7 +225,7 @@ private func fuzzBudget() -> Duration {
     /// reads from the whole answer, and the final value equals it.
     @Test func fuzz_randomSplitsOfValidAnswers_yieldPrefixesOfTheFinalSuggestion() {
         let seed = UInt64.random(in: 0...UInt64.max)
-        var random = SplitMix64(state: seed)
+        var random = SeededGenerator(state: seed)
         let deadline = ContinuousClock.now + fuzzBudget()
         var documents = 0
         var failures = 0
@@ -284,7 +274,7 @@ private func fuzzBudget() -> Duration {
     /// Garbage and mutated answers never trap, and the result does not depend on where the pieces end.
     @Test func fuzz_garbageAndMutatedAnswers_neverCrash_andDoNotDependOnSplits() {
         let seed = UInt64.random(in: 0...UInt64.max)
-        var random = SplitMix64(state: seed)
+        var random = SeededGenerator(state: seed)
         let deadline = ContinuousClock.now + fuzzBudget()
         var inputs = 0
         var failures = 0

@@ -3,6 +3,7 @@ import JSON
 import Testing
 
 @testable import Coaching
+import TestKit
 
 /// A call written line by line, with realistic times: 400 ms a word and half a second between turns
 /// unless a line says otherwise.
@@ -709,19 +710,6 @@ struct RuleCoachSummaryTests {
         #expect(item.hasSuffix("…"))
         #expect(item.split(separator: " ").count <= 14)
         #expect(!notes.notes.contains(long))
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so a fuzz failure can be replayed from its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var value = self.state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }
 

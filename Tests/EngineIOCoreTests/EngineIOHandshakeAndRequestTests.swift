@@ -1,6 +1,7 @@
 import EngineIOCore
 import IOCore
 import Testing
+import TestKit
 
 /// Verifies a request against a table of known sessions.
 func verify(
@@ -266,8 +267,8 @@ func errorJSON(_ result: Result<EngineIORequestRoute, EngineIORequestError>) -> 
     }
 
     @Test func generate_whenSeededGenerator_isRepeatableAndUsesWholeAlphabet() {
-        var first = EngineIOPayloadTests.Generator(state: 1)
-        var second = EngineIOPayloadTests.Generator(state: 1)
+        var first = SeededGenerator(state: 1)
+        var second = SeededGenerator(state: 1)
         #expect(EngineIOSessionID.generate(using: &first) == EngineIOSessionID.generate(using: &second))
         var characters = Set<Character>()
         for _ in 0..<500 {

@@ -1,6 +1,7 @@
 import EngineIOCore
 import IOCore
 import Testing
+import TestKit
 
 /// Decodes a payload from a string, all or nothing.
 func decodePayload(_ string: String, maxPackets: Int = 100) throws(EngineIODecodeError) -> [EngineIOPacket] {
@@ -112,20 +113,8 @@ func encodePayload(_ packets: [EngineIOPacket]) -> String {
         }
     }
 
-    /// A small deterministic generator (SplitMix64) so that a failing case reproduces.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            self.state &+= 0x9E37_79B9_7F4A_7C15
-            var z = self.state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// A random valid packet: any type with text free of separators, or a binary message.
-    static func randomPacket(_ generator: inout Generator) -> EngineIOPacket {
+    static func randomPacket(_ generator: inout SeededGenerator) -> EngineIOPacket {
         let length = Int.random(in: 0...20, using: &generator)
         if Bool.random(using: &generator) {
             return .binaryMessage(
@@ -141,7 +130,7 @@ func encodePayload(_ packets: [EngineIOPacket]) -> String {
     }
 
     @Test func roundTrip_whenRandomPacketsAreEncoded_decodeGivesThemBack() throws {
-        var generator = Generator(state: 42)
+        var generator = SeededGenerator(state: 42)
         for _ in 0..<2000 {
             let packets = (0..<Int.random(in: 1...8, using: &generator)).map { _ in Self.randomPacket(&generator) }
             var buffer = ByteBuffer()
@@ -159,7 +148,7 @@ func encodePayload(_ packets: [EngineIOPacket]) -> String {
     }
 
     @Test func decode_whenRandomBytes_neverCrashesAndAgreesWithPrefixDecoding() {
-        var generator = Generator(state: 7)
+        var generator = SeededGenerator(state: 7)
         let alphabet = Array("0123456b4AQID=\u{1E}x/+".utf8)
         for _ in 0..<5000 {
             let bytes = (0..<Int.random(in: 0...24, using: &generator)).map { _ in

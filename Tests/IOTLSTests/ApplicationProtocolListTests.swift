@@ -47,7 +47,7 @@ import Glibc
 
     @Test func select_whenFedRandomOffers_staysInBoundsAndOnlyReturnsRealMatches() throws {
         let serverWire = try ApplicationProtocolList.encode(["h2", "http/1.1", "a"])
-        var generator = SplitMix64(seed: 42)
+        var generator = SeededGenerator(seed: 42)
         let iterations = 200_000
         let clock = ContinuousClock()
         let start = clock.now
@@ -103,7 +103,7 @@ import Glibc
         #expect(helloLength > 100)
         let hello = Array(helloBuffer[0..<max(helloLength, 0)])
 
-        var generator = SplitMix64(seed: 1234)
+        var generator = SeededGenerator(seed: 1234)
         let iterations = Int(ProcessInfoLike.environment("EARPIECE_TLS_FUZZ_ITERATIONS") ?? "") ?? 3000
         let clock = ContinuousClock()
         let start = clock.now

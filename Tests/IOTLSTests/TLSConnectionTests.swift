@@ -44,7 +44,7 @@ import Glibc
 
     @Test func oneMebibyte_whenSentBothWaysAtOnce_arrivesIntactThroughPartialWrites() throws {
         let pair = try ConnectedPair(client: self.fixtures.clientContext(), server: self.fixtures.serverContext())
-        var generator = SplitMix64(seed: 7)
+        var generator = SeededGenerator(seed: 7)
         let payload = (0..<(1 << 20)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
         let (atServer, atClient, senders) = try pair.exchange(payload)
         #expect(atServer == payload)
@@ -356,17 +356,3 @@ import Glibc
     }
 }
 
-/// A small deterministic generator (SplitMix64) so payloads and fuzz runs are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { self.state = seed }
-
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var value = self.state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
-    }
-}

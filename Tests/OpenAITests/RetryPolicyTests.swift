@@ -1,6 +1,7 @@
 import HTTPCore
 @testable import OpenAI
 import Testing
+import TestKit
 
 @Suite("RetryPolicy")
 struct RetryPolicyTests {

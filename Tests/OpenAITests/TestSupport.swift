@@ -90,18 +90,6 @@ func expectOpenAIError<T>(
     }
 }
 
-/// A deterministic random source (SplitMix64) for jitter tests.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A random source that always returns the same value (0 gives the shortest jitter, max the longest).
 struct ConstantGenerator: RandomNumberGenerator {
     var value: UInt64

@@ -2,6 +2,7 @@ import IOCore
 import JSON
 import SocketIOCore
 import Testing
+import TestKit
 
 @Suite struct SocketIOEncodingTests {
     /// The specification's examples and the official suite's server packets.
@@ -101,7 +102,7 @@ import Testing
     }
 
     @Test func fastPaths_whenGivenTheSameContent_writeExactlyWhatTheGeneralEncoderWrites() {
-        var generator = Generator(state: 11)
+        var generator = SeededGenerator(state: 11)
         for round in 0..<500 {
             let binary = round % 3 == 0
             let arguments = (0..<Int.random(in: 0...4, using: &generator)).map { _ in
@@ -141,7 +142,7 @@ import Testing
     }
 
     @Test func roundTrip_whenRandomPacketsAreEncoded_decoderGivesThemBack() throws {
-        var generator = Generator(state: 5)
+        var generator = SeededGenerator(state: 5)
         var decoder = SocketIODecoder()
         for round in 0..<2000 {
             let binary = round % 2 == 0

@@ -1,6 +1,7 @@
 import IOCore
 import JSON
 import SocketIOCore
+import TestKit
 
 /// The text of a buffer.
 func text(_ buffer: ByteBuffer) -> String {
@@ -36,20 +37,8 @@ func encode(_ packet: SocketIOPacket) -> (String, [[UInt8]]) {
     return (text(encoded.text), encoded.attachments.map(\.readableBytesArray))
 }
 
-/// A small deterministic generator (SplitMix64) so that a failing case reproduces.
-struct Generator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A random JSON value, with binary leaves when `binary` is set, nested at most `depth` deep.
-func randomValue(_ generator: inout Generator, depth: Int, binary: Bool) -> JSONValue {
+func randomValue(_ generator: inout SeededGenerator, depth: Int, binary: Bool) -> JSONValue {
     let choice = Int.random(in: 0..<(depth > 0 ? 9 : 7), using: &generator)
     switch choice {
     case 0: return .null
@@ -83,7 +72,7 @@ func randomValue(_ generator: inout Generator, depth: Int, binary: Bool) -> JSON
 }
 
 /// A short random string with characters that need escaping now and then.
-func randomString(_ generator: inout Generator) -> String {
+func randomString(_ generator: inout SeededGenerator) -> String {
     let pieces = ["a", "é", "\"", "\\", "\n", "\u{1}", "/", ",", "1", "[", "{", "😀", " ", "_placeholder"]
     return (0..<Int.random(in: 0...5, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
 }

@@ -1,5 +1,6 @@
 import IOCore
 import WebSocketCore
+import TestKit
 
 /// The result of feeding a byte stream through the parser (and optionally the assembler): what came
 /// out, and the error that stopped it, if any.
@@ -52,20 +53,6 @@ func makeFrameBytes(
 /// Deterministic test bytes: `count` bytes derived from `seed`.
 func patternBytes(_ count: Int, seed: Int = 1) -> [UInt8] {
     (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ seed &* 17 &+ ($0 >> 8)) }
-}
-
-/// A small deterministic generator for split points, so failures reproduce.
-struct SplitGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        // SplitMix64.
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// Feeds `bytes` in pieces of the given sizes (the last piece takes the rest) through a parser and,
@@ -133,7 +120,7 @@ func allChunkings(of count: Int, randomRuns: Int = 20) -> [[Int]] {
         result.append([split])
     }
     result.append(Array(repeating: 1, count: max(count, 1)))
-    var generator = SplitGenerator(state: UInt64(count))
+    var generator = SeededGenerator(state: UInt64(count))
     for _ in 0..<randomRuns {
         var sizes: [Int] = []
         var total = 0

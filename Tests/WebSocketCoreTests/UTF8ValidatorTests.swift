@@ -1,5 +1,6 @@
 import Testing
 import WebSocketCore
+import TestKit
 
 @Suite struct UTF8ValidatorTests {
     /// The reference: bytes are valid UTF-8 exactly when decoding with repair changes nothing.
@@ -98,7 +99,7 @@ import WebSocketCore
     }
 
     @Test func isValid_forRandomInputs_matchesTheReference() {
-        var generator = SplitGenerator(state: 42)
+        var generator = SeededGenerator(state: 42)
         // Bytes biased towards UTF-8 structure so that valid and invalid inputs both occur often.
         let palette: [UInt8] = [0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0,
                                 0xF4, 0xF5, 0xFF]

@@ -1,6 +1,7 @@
 import IOCore
 import Testing
 import WebSocketCore
+import TestKit
 
 @Suite struct WebSocketFrameWriterTests {
     func written(
@@ -117,7 +118,7 @@ import WebSocketCore
         #expect(key.rawValue == 0x1122_3344)
         #expect((0..<8).map { key.byte(at: $0) } == [0x11, 0x22, 0x33, 0x44, 0x11, 0x22, 0x33, 0x44])
         #expect(WebSocketMaskingKey([1, 2, 3]) == nil)
-        var generator = SplitGenerator(state: 1)
+        var generator = SeededGenerator(state: 1)
         #expect(WebSocketMaskingKey.random(using: &generator) != WebSocketMaskingKey.random(using: &generator))
     }
 }
