@@ -317,7 +317,7 @@ public actor Conversation {
 
     private func request(_ request: TipRequest) async -> EventReply {
         if let tipID = self.requests[request.requestID] {
-            return .success(["ok": true, "requestId": .string(request.requestID), "tipId": .string(tipID), "status": "duplicate"])
+            return Self.requestAck(request, tipID: tipID, status: "duplicate")
         }
         let decision = self.tipRequestBucket.take(nowMs: MonotonicClock.milliseconds())
         guard decision.allowed else {
@@ -330,24 +330,31 @@ public actor Conversation {
         for segment in request.recentSegments {
             if case .failure(let error) = await self.store(segment) { return .failure(error) }
         }
-        if let pending = self.pending {
-            self.requests[request.requestID] = pending.id
-            self.restartInterval()
-            return .success(["ok": true, "requestId": .string(request.requestID), "tipId": .string(pending.id), "status": "coalesced", "code": "TIP_IN_PROGRESS"])
-        }
+        if let coalesced = self.joinPendingTip(request) { return coalesced }
         guard self.tips.count < self.configuration.maximumTips else {
             return .failure(CoachingError(.limitExceeded, "the conversation has had \(self.configuration.maximumTips) tips, the most allowed"))
         }
         if let refusal = await self.takeKeyTipToken() { return .failure(refusal) }
-        if let pending = self.pending {
-            // A timed tip started while the budget was checked: join it.
-            self.requests[request.requestID] = pending.id
-            return .success(["ok": true, "requestId": .string(request.requestID), "tipId": .string(pending.id), "status": "coalesced", "code": "TIP_IN_PROGRESS"])
-        }
+        // A timed tip may have started while the budget was checked.
+        if let coalesced = self.joinPendingTip(request) { return coalesced }
         let tipID = self.startTip(trigger: .request, requestID: request.requestID, utterance: request.agentUtterance, reaction: request.customerReaction)
         self.requests[request.requestID] = tipID
         self.restartInterval()
-        return .success(["ok": true, "requestId": .string(request.requestID), "tipId": .string(tipID), "status": "accepted"])
+        return Self.requestAck(request, tipID: tipID, status: "accepted")
+    }
+
+    /// When a tip is being made, the request joins it instead of making a second one.
+    private func joinPendingTip(_ request: TipRequest) -> EventReply? {
+        guard let pending = self.pending else { return nil }
+        self.requests[request.requestID] = pending.id
+        self.restartInterval()
+        return Self.requestAck(request, tipID: pending.id, status: "coalesced", code: "TIP_IN_PROGRESS")
+    }
+
+    private static func requestAck(_ request: TipRequest, tipID: String, status: String, code: String? = nil) -> EventReply {
+        var body: JSONObject = ["ok": true, "requestId": .string(request.requestID), "tipId": .string(tipID), "status": .string(status)]
+        if let code { _ = body.updateValue(.string(code), forKey: "code") }
+        return .success(body)
     }
 
     // MARK: Timers
