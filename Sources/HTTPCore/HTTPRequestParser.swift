@@ -40,51 +40,27 @@ public enum HTTPRequestEvent: Sendable, Hashable {
 /// ``HTTPParseError/status`` and close the connection. After a request that upgrades the connection
 /// (or a CONNECT), stop feeding it: the bytes that follow belong to the new protocol.
 public struct HTTPRequestParser: Sendable {
-    /// Where the parser is between and within messages.
-    enum Phase: Sendable {
-        /// Between requests, skipping empty lines.
-        case idle
-        /// Inside a head.
-        case head
-        /// Inside a body.
-        case body
-        /// A head without a body was reported; `.end` is due.
-        case endPending
-        /// An error was thrown; it is thrown again.
-        case failed(HTTPParseError)
-    }
-
     /// The limits this parser enforces.
     public let limits: HTTPParserLimits
-    private var phase = Phase.idle
-    /// Whether the previous byte, while idle, was a CR (which must be followed by LF).
-    private var idleSawCarriageReturn = false
-    /// Empty lines skipped before the current request line.
-    private var emptyLineCount = 0
-    /// Finds the end of the head.
-    private var scanner: HTTPHeadScanner
-    /// An incomplete head, when it arrived in more than one piece; empty otherwise.
-    private var headBuffer: [UInt8] = []
-    /// Frames the body of the current request.
-    private var body: HTTPBodyDecoder
+    /// Finds, buffers and frames each request; this parser adds how a head becomes a request.
+    private var framer: HTTPMessageFramer
 
     /// A parser enforcing `limits`.
     public init(limits: HTTPParserLimits = .init()) {
         self.limits = limits
-        self.scanner = .head(limits, startLineTooLong: .requestLineTooLong)
-        self.body = HTTPBodyDecoder(state: .length(remaining: 0), limits: limits)
+        self.framer = HTTPMessageFramer(limits: limits, startLineTooLong: .requestLineTooLong)
     }
 
     /// Whether the parser is between requests with nothing pending: a connection may be closed here
     /// without cutting a request short.
     public var isAtMessageBoundary: Bool {
-        guard case .idle = self.phase else { return false }
-        return !self.idleSawCarriageReturn
+        guard case .idle = self.framer.phase else { return false }
+        return !self.framer.idleSawCarriageReturn
     }
 
     /// Bytes held for an incomplete head or trailer section: what this parser costs a connection
     /// beyond its fixed size. Bounded by the start line, header and trailer limits.
-    public var bufferedByteCount: Int { self.headBuffer.count + self.body.trailerBuffer.count }
+    public var bufferedByteCount: Int { self.framer.bufferedByteCount }
 
     /// Parses from the start of `bytes` up to the next event.
     /// - Parameter bytes: the bytes not yet consumed; may be empty.
@@ -94,104 +70,26 @@ public struct HTTPRequestParser: Sendable {
     public mutating func next(
         _ bytes: UnsafeRawBufferPointer
     ) throws(HTTPParseError) -> (event: HTTPRequestEvent?, consumed: Int) {
+        let limits = self.limits
         do throws(HTTPParseError) {
-            return try self.step(bytes.assumingMemoryBound(to: UInt8.self))
+            let (event, consumed) = try self.framer.step(bytes.assumingMemoryBound(to: UInt8.self)) {
+                (head, fieldCount) throws(HTTPParseError) in try Self.parseHead(head, fieldCount: fieldCount, limits: limits)
+            }
+            switch event {
+            case .head(let head): return (.head(head), consumed)
+            case .body(let body): return (.body(body), consumed)
+            case .end: return (.end, consumed)
+            case nil: return (nil, consumed)
+            }
         } catch {
-            self.phase = .failed(error)
-            self.headBuffer = []
+            self.framer.fail(error)
             throw error
         }
-    }
-
-    private mutating func step(
-        _ input: UnsafeBufferPointer<UInt8>
-    ) throws(HTTPParseError) -> (event: HTTPRequestEvent?, consumed: Int) {
-        switch self.phase {
-        case .failed(let error):
-            throw error
-        case .endPending:
-            self.phase = .idle
-            return (.end, 0)
-        case .body:
-            let (result, consumed) = try self.body.decode(input)
-            switch result {
-            case .body(let offset, let count):
-                return (.body(HTTPBodyDecoder.copy(input, offset: offset, count: count)), consumed)
-            case .end:
-                self.phase = .idle
-                return (.end, consumed)
-            case .needMore:
-                return (nil, consumed)
-            }
-        case .head:
-            return try self.readHead(input)
-        case .idle:
-            let skipped = try self.skipEmptyLines(input)
-            if skipped == input.count { return (nil, skipped) }
-            self.phase = .head
-            self.emptyLineCount = 0
-            self.scanner = .head(self.limits, startLineTooLong: .requestLineTooLong)
-            let (event, consumed) = try self.readHead(UnsafeBufferPointer(rebasing: input[skipped...]))
-            return (event, skipped &+ consumed)
-        }
-    }
-
-    /// Skips the empty lines a client may send between requests (RFC 9112 §2.2).
-    /// - Returns: the number of bytes skipped.
-    private mutating func skipEmptyLines(_ input: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> Int {
-        var position = 0
-        while position < input.count {
-            let byte = input[position]
-            if self.idleSawCarriageReturn {
-                guard byte == HTTPBytes.lineFeed else { throw .bareCarriageReturn }
-                self.idleSawCarriageReturn = false
-            } else if byte == HTTPBytes.carriageReturn {
-                self.idleSawCarriageReturn = true
-                position &+= 1
-                continue
-            } else if byte != HTTPBytes.lineFeed {
-                break
-            }
-            self.emptyLineCount &+= 1
-            guard self.emptyLineCount <= self.limits.maximumLeadingEmptyLines else { throw .tooManyEmptyLines }
-            position &+= 1
-        }
-        return position
-    }
-
-    /// Scans for the end of the head; parses it once complete, else buffers the input.
-    private mutating func readHead(
-        _ input: UnsafeBufferPointer<UInt8>
-    ) throws(HTTPParseError) -> (event: HTTPRequestEvent?, consumed: Int) {
-        guard let end = try self.scanner.scan(input) else {
-            self.headBuffer.append(contentsOf: input)
-            return (nil, input.count)
-        }
-        let head: HTTPRequestHead
-        let framing: HTTPBodyDecoder.State?
-        if self.headBuffer.isEmpty {
-            // The common case: the whole head arrived at once and is parsed where it lies.
-            (head, framing) = try self.parseHead(UnsafeBufferPointer(rebasing: input[..<end]))
-        } else {
-            self.headBuffer.append(contentsOf: input[..<end])
-            let buffer = self.headBuffer
-            self.headBuffer = []
-            (head, framing) = try buffer.withUnsafeBufferPointer { (bytes) throws(HTTPParseError) in
-                try self.parseHead(bytes)
-            }
-        }
-        if let framing {
-            self.body = HTTPBodyDecoder(state: framing, limits: self.limits)
-            self.phase = .body
-        } else {
-            self.phase = .endPending
-        }
-        return (.head(head), end)
     }
 
     /// Parses a complete head: request line, fields, and the body framing they imply.
-    private func parseHead(
-        _ bytes: UnsafeBufferPointer<UInt8>
+    private static func parseHead(
+        _ bytes: UnsafeBufferPointer<UInt8>, fieldCount: Int, limits: HTTPParserLimits
     ) throws(HTTPParseError) -> (HTTPRequestHead, HTTPBodyDecoder.State?) {
         let base = bytes.baseAddress!
         let (lineEnd, fieldsStart) = HTTPHeadParsing.line(base, from: 0, count: bytes.count)
@@ -199,7 +97,7 @@ public struct HTTPRequestParser: Sendable {
 
         let section = UnsafeBufferPointer(rebasing: bytes[fieldsStart...])
         var fields: [HTTPHeaders.Field] = []
-        fields.reserveCapacity(self.scanner.fieldCount)
+        fields.reserveCapacity(fieldCount)
         var framing = HTTPFramingFields()
         try HTTPHeadParsing.parseFields(section, fields: &fields, framing: &framing, collect: true)
 
@@ -217,7 +115,7 @@ public struct HTTPRequestParser: Sendable {
             guard !framing.hasOtherCoding else { throw .unsupportedTransferCoding }
             bodyState = .chunkLine(HTTPBodyDecoder.ChunkLine())
         } else if let length = framing.contentLength, length > 0 {
-            guard length <= self.limits.maximumBodySize else { throw .bodyTooLarge }
+            guard length <= limits.maximumBodySize else { throw .bodyTooLarge }
             bodyState = .length(remaining: length)
         } else {
             bodyState = nil

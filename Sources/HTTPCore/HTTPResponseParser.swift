@@ -25,43 +25,19 @@ public enum HTTPResponseEvent: Sendable, Hashable {
 /// conflicting Content-Lengths, are rejected. After a 101 or a 2xx to CONNECT, stop feeding the
 /// parser: the bytes that follow belong to the new protocol.
 public struct HTTPResponseParser: Sendable {
-    /// Where the parser is between and within messages.
-    enum Phase: Sendable {
-        /// Between responses, skipping empty lines.
-        case idle
-        /// Inside a head.
-        case head
-        /// Inside a body.
-        case body
-        /// A head without a body was reported; `.end` is due.
-        case endPending
-        /// An error was thrown; it is thrown again.
-        case failed(HTTPParseError)
-    }
-
     /// The limits this parser enforces.
     public let limits: HTTPParserLimits
-    private var phase = Phase.idle
+    /// Finds, buffers and frames each response; this parser adds how a head becomes a response.
+    private var framer: HTTPMessageFramer
     /// The method of the request the next response answers.
     private var requestMethod = HTTPMethod.get
     /// Whether the response being parsed is a final one (not 1xx), so `.end` moves to the next request.
     private var isFinalResponse = true
-    /// Whether the previous byte, while idle, was a CR (which must be followed by LF).
-    private var idleSawCarriageReturn = false
-    /// Empty lines skipped before the current status line.
-    private var emptyLineCount = 0
-    /// Finds the end of the head.
-    private var scanner: HTTPHeadScanner
-    /// An incomplete head, when it arrived in more than one piece; empty otherwise.
-    private var headBuffer: [UInt8] = []
-    /// Frames the body of the current response.
-    private var body: HTTPBodyDecoder
 
     /// A parser enforcing `limits` (by default a 64 MiB body limit).
     public init(limits: HTTPParserLimits = .responseDefaults) {
         self.limits = limits
-        self.scanner = .head(limits, startLineTooLong: .statusLineTooLong)
-        self.body = HTTPBodyDecoder(state: .length(remaining: 0), limits: limits)
+        self.framer = HTTPMessageFramer(limits: limits, startLineTooLong: .statusLineTooLong)
     }
 
     /// Tells the parser the method of the request whose response comes next. Call it before each
@@ -72,7 +48,7 @@ public struct HTTPResponseParser: Sendable {
 
     /// Bytes held for an incomplete head or trailer section: what this parser costs a connection
     /// beyond its fixed size. Bounded by the start line, header and trailer limits.
-    public var bufferedByteCount: Int { self.headBuffer.count + self.body.trailerBuffer.count }
+    public var bufferedByteCount: Int { self.framer.bufferedByteCount }
 
     /// Parses from the start of `bytes` up to the next event.
     /// - Parameter bytes: the bytes not yet consumed; may be empty.
@@ -82,10 +58,26 @@ public struct HTTPResponseParser: Sendable {
     public mutating func next(
         _ bytes: UnsafeRawBufferPointer
     ) throws(HTTPParseError) -> (event: HTTPResponseEvent?, consumed: Int) {
+        let (limits, method) = (self.limits, self.requestMethod)
         do throws(HTTPParseError) {
-            return try self.step(bytes.assumingMemoryBound(to: UInt8.self))
+            let (event, consumed) = try self.framer.step(bytes.assumingMemoryBound(to: UInt8.self)) {
+                (head, fieldCount) throws(HTTPParseError) in
+                try Self.parseHead(head, fieldCount: fieldCount, limits: limits, requestMethod: method)
+            }
+            switch event {
+            case .head(let head):
+                self.isFinalResponse = head.statusCode >= 200
+                return (.head(head), consumed)
+            case .body(let body):
+                return (.body(body), consumed)
+            case .end:
+                self.endResponse()
+                return (.end, consumed)
+            case nil:
+                return (nil, consumed)
+            }
         } catch {
-            self.fail(error)
+            self.framer.fail(error)
             throw error
         }
     }
@@ -96,7 +88,7 @@ public struct HTTPResponseParser: Sendable {
     /// - Throws: ``HTTPParseError/truncatedMessage`` when the connection closed inside a head or a
     ///   body with a known length.
     public mutating func finish() throws(HTTPParseError) -> HTTPResponseEvent? {
-        switch self.phase {
+        switch self.framer.phase {
         case .failed(let error):
             throw error
         case .idle:
@@ -105,122 +97,31 @@ public struct HTTPResponseParser: Sendable {
             self.endResponse()
             return .end
         case .head:
-            self.fail(.truncatedMessage)
+            self.framer.fail(.truncatedMessage)
             throw .truncatedMessage
         case .body:
-            if case .untilClose = self.body.state {
+            if case .untilClose = self.framer.body.state {
                 self.endResponse()
                 return .end
             }
-            if self.body.isComplete {
+            if self.framer.body.isComplete {
                 self.endResponse()
                 return .end
             }
-            self.fail(.truncatedMessage)
+            self.framer.fail(.truncatedMessage)
             throw .truncatedMessage
         }
-    }
-
-    private mutating func fail(_ error: HTTPParseError) {
-        self.phase = .failed(error)
-        self.headBuffer = []
     }
 
     /// Returns to idle after a response; a final response moves on to the next request.
     private mutating func endResponse() {
-        self.phase = .idle
+        self.framer.endMessage()
         if self.isFinalResponse { self.requestMethod = .get }
     }
 
-    private mutating func step(
-        _ input: UnsafeBufferPointer<UInt8>
-    ) throws(HTTPParseError) -> (event: HTTPResponseEvent?, consumed: Int) {
-        switch self.phase {
-        case .failed(let error):
-            throw error
-        case .endPending:
-            self.endResponse()
-            return (.end, 0)
-        case .body:
-            let (result, consumed) = try self.body.decode(input)
-            switch result {
-            case .body(let offset, let count):
-                return (.body(HTTPBodyDecoder.copy(input, offset: offset, count: count)), consumed)
-            case .end:
-                self.endResponse()
-                return (.end, consumed)
-            case .needMore:
-                return (nil, consumed)
-            }
-        case .head:
-            return try self.readHead(input)
-        case .idle:
-            let skipped = try self.skipEmptyLines(input)
-            if skipped == input.count { return (nil, skipped) }
-            self.phase = .head
-            self.emptyLineCount = 0
-            self.scanner = .head(self.limits, startLineTooLong: .statusLineTooLong)
-            let (event, consumed) = try self.readHead(UnsafeBufferPointer(rebasing: input[skipped...]))
-            return (event, skipped &+ consumed)
-        }
-    }
-
-    /// Skips empty lines before a status line, as the request parser does before a request line.
-    /// - Returns: the number of bytes skipped.
-    private mutating func skipEmptyLines(_ input: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> Int {
-        var position = 0
-        while position < input.count {
-            let byte = input[position]
-            if self.idleSawCarriageReturn {
-                guard byte == HTTPBytes.lineFeed else { throw .bareCarriageReturn }
-                self.idleSawCarriageReturn = false
-            } else if byte == HTTPBytes.carriageReturn {
-                self.idleSawCarriageReturn = true
-                position &+= 1
-                continue
-            } else if byte != HTTPBytes.lineFeed {
-                break
-            }
-            self.emptyLineCount &+= 1
-            guard self.emptyLineCount <= self.limits.maximumLeadingEmptyLines else { throw .tooManyEmptyLines }
-            position &+= 1
-        }
-        return position
-    }
-
-    /// Scans for the end of the head; parses it once complete, else buffers the input.
-    private mutating func readHead(
-        _ input: UnsafeBufferPointer<UInt8>
-    ) throws(HTTPParseError) -> (event: HTTPResponseEvent?, consumed: Int) {
-        guard let end = try self.scanner.scan(input) else {
-            self.headBuffer.append(contentsOf: input)
-            return (nil, input.count)
-        }
-        let head: HTTPResponseHead
-        let framing: HTTPBodyDecoder.State?
-        if self.headBuffer.isEmpty {
-            (head, framing) = try self.parseHead(UnsafeBufferPointer(rebasing: input[..<end]))
-        } else {
-            self.headBuffer.append(contentsOf: input[..<end])
-            let buffer = self.headBuffer
-            self.headBuffer = []
-            (head, framing) = try buffer.withUnsafeBufferPointer { (bytes) throws(HTTPParseError) in
-                try self.parseHead(bytes)
-            }
-        }
-        self.isFinalResponse = head.statusCode >= 200
-        if let framing {
-            self.body = HTTPBodyDecoder(state: framing, limits: self.limits)
-            self.phase = .body
-        } else {
-            self.phase = .endPending
-        }
-        return (.head(head), end)
-    }
-
     /// Parses a complete head: status line, fields, and the body framing they imply (RFC 9112 §6.3).
-    private func parseHead(
-        _ bytes: UnsafeBufferPointer<UInt8>
+    private static func parseHead(
+        _ bytes: UnsafeBufferPointer<UInt8>, fieldCount: Int, limits: HTTPParserLimits, requestMethod: HTTPMethod
     ) throws(HTTPParseError) -> (HTTPResponseHead, HTTPBodyDecoder.State?) {
         let base = bytes.baseAddress!
         let (lineEnd, fieldsStart) = HTTPHeadParsing.line(base, from: 0, count: bytes.count)
@@ -228,7 +129,7 @@ public struct HTTPResponseParser: Sendable {
 
         let section = UnsafeBufferPointer(rebasing: bytes[fieldsStart...])
         var fields: [HTTPHeaders.Field] = []
-        fields.reserveCapacity(self.scanner.fieldCount)
+        fields.reserveCapacity(fieldCount)
         var framing = HTTPFramingFields()
         try HTTPHeadParsing.parseFields(section, fields: &fields, framing: &framing, collect: true)
 
@@ -238,8 +139,8 @@ public struct HTTPResponseParser: Sendable {
             guard !framing.hasMalformedCoding && framing.chunkedCount <= 1 else { throw .invalidTransferEncoding }
         }
         let hasNoBody =
-            self.requestMethod == .head || statusCode < 200 || statusCode == 204 || statusCode == 304
-            || (self.requestMethod == .connect && statusCode < 300)
+            requestMethod == .head || statusCode < 200 || statusCode == 204 || statusCode == 304
+            || (requestMethod == .connect && statusCode < 300)
         let bodyState: HTTPBodyDecoder.State?
         if hasNoBody {
             bodyState = nil
@@ -248,7 +149,7 @@ public struct HTTPResponseParser: Sendable {
             // codings before chunked (e.g. gzip) pass through to the caller undecoded.
             bodyState = framing.isChunkedFinal ? .chunkLine(HTTPBodyDecoder.ChunkLine()) : .untilClose
         } else if let length = framing.contentLength {
-            guard length <= self.limits.maximumBodySize else { throw .bodyTooLarge }
+            guard length <= limits.maximumBodySize else { throw .bodyTooLarge }
             bodyState = length > 0 ? .length(remaining: length) : nil
         } else {
             bodyState = .untilClose
