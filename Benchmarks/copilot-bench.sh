@@ -73,15 +73,7 @@ if ((LLM_DEADLINE_MS <= LLM_DELAY_MS)); then
 fi
 
 # --- Limits: the server holds a socket per call plus its LLM connections; loadgen one per call ---
-NEEDED_FDS=$((CALLS * 2 + 4096))
-HARD_FDS=$(ulimit -Hn)
-if [[ $HARD_FDS != unlimited && $HARD_FDS -lt $NEEDED_FDS ]]; then
-    ulimit -Hn "$NEEDED_FDS" 2>/dev/null || {
-        echo "copilot-bench.sh: need $NEEDED_FDS open files, hard limit is $HARD_FDS" >&2
-        exit 1
-    }
-fi
-ulimit -n "$NEEDED_FDS"
+raise_fd_limit $((CALLS * 2 + 4096)) copilot-bench.sh
 
 WORK=$(mktemp -d /tmp/copilot-bench.XXXXXX)
 SERVER_PID=
@@ -94,16 +86,14 @@ echo "copilot-bench: logs in $WORK"
 make -s -C "$BENCH/loadgen" build/loadgen build/fake_llm >/dev/null
 LOADGEN=$BENCH/loadgen/build/loadgen
 FAKE=$BENCH/loadgen/build/fake_llm
-if ((BUILD)); then
-    echo "copilot-bench: building earpiece (release, scratch path $SCRATCH)"
-    if ! (cd "$ROOT" && swift build -c release --product earpiece --scratch-path "$SCRATCH") >"$WORK/build.log" 2>&1; then
-        echo "copilot-bench: build failed:" >&2
-        tail -n 20 "$WORK/build.log" >&2
-        exit 1
-    fi
+((BUILD)) && echo "copilot-bench: building earpiece (release, scratch path $SCRATCH)"
+release_binary earpiece "$SCRATCH" "$BUILD" "$WORK/build.log"
+if [[ -z $BINARY ]]; then
+    echo "copilot-bench.sh: $BINARY_PROBLEM" >&2
+    [[ -s $WORK/build.log ]] && tail -n 20 "$WORK/build.log" >&2
+    exit 1
 fi
-EARPIECE=$(cd "$ROOT" && swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/earpiece
-[[ -x $EARPIECE ]] || { echo "copilot-bench.sh: no $EARPIECE (build it, or drop --no-build)" >&2; exit 1; }
+EARPIECE=$BINARY
 
 # --- Fake LLM and server ---------------------------------------------------------------------------
 FAKE_PORT=$(free_port)

@@ -78,15 +78,7 @@ for name in "${BENCHMARK_LIST[@]}"; do
 done
 
 # --- Limits: the idle benchmark holds IDLE_CONNS sockets in each process ---------------------
-NEEDED_FDS=$((IDLE_CONNS + 1256))
-HARD_FDS=$(ulimit -Hn)
-if [[ $HARD_FDS != unlimited && $HARD_FDS -lt $NEEDED_FDS ]]; then
-    ulimit -Hn "$NEEDED_FDS" 2>/dev/null || {
-        echo "sio-bench.sh: need $NEEDED_FDS open files, hard limit is $HARD_FDS (raise it, e.g. in limits.conf)" >&2
-        exit 1
-    }
-fi
-ulimit -n "$NEEDED_FDS"
+raise_fd_limit $((IDLE_CONNS + 1256)) sio-bench.sh
 
 WORK=$(mktemp -d /tmp/sio-bench.XXXXXX)
 SERVER_PID=
@@ -101,20 +93,10 @@ LOADGEN=$BENCH/loadgen/build/loadgen
 OURS=
 OURS_PROBLEM=
 if [[ ,$SERVERS, == *,ours,* ]]; then
-    if ((BUILD)); then
-        echo "sio-bench: building bench-server (release, scratch path $SCRATCH)"
-        if ! (cd "$ROOT" && swift build -c release --product bench-server --scratch-path "$SCRATCH") >"$WORK/build.log" 2>&1; then
-            OURS_PROBLEM="build failed (see $WORK/build.log)"
-        fi
-    fi
-    BIN_DIR=$(cd "$ROOT" && swift build -c release --scratch-path "$SCRATCH" --show-bin-path 2>/dev/null || true)
-    if [[ -z $OURS_PROBLEM ]]; then
-        if [[ -x $BIN_DIR/bench-server ]]; then
-            OURS=$BIN_DIR/bench-server
-        else
-            OURS_PROBLEM="no $BIN_DIR/bench-server"
-        fi
-    fi
+    ((BUILD)) && echo "sio-bench: building bench-server (release, scratch path $SCRATCH)"
+    release_binary bench-server "$SCRATCH" "$BUILD" "$WORK/build.log"
+    OURS=$BINARY
+    OURS_PROBLEM=$BINARY_PROBLEM
 fi
 if [[ ,$SERVERS, == *,python,* ]] && ! python3 -c 'import socketio, uvicorn' 2>/dev/null; then
     echo "sio-bench: the python peer needs: python3 -m pip install python-socketio uvicorn" >&2

@@ -66,20 +66,10 @@ LOADGEN=$BENCH/loadgen/build/loadgen
 OURS=
 OURS_PROBLEM=
 if [[ ,$SERVERS, == *,ours-* ]]; then
-    if ((BUILD)); then
-        echo "ws-echo: building bench-server (release, scratch path $SCRATCH)"
-        if ! (cd "$ROOT" && swift build -c release --product bench-server --scratch-path "$SCRATCH") >"$WORK/build.log" 2>&1; then
-            OURS_PROBLEM="build failed (see $WORK/build.log)"
-        fi
-    fi
-    BIN_DIR=$(cd "$ROOT" && swift build -c release --scratch-path "$SCRATCH" --show-bin-path 2>/dev/null || true)
-    if [[ -z $OURS_PROBLEM ]]; then
-        if [[ -x $BIN_DIR/bench-server ]]; then
-            OURS=$BIN_DIR/bench-server
-        else
-            OURS_PROBLEM="no $BIN_DIR/bench-server"
-        fi
-    fi
+    ((BUILD)) && echo "ws-echo: building bench-server (release, scratch path $SCRATCH)"
+    release_binary bench-server "$SCRATCH" "$BUILD" "$WORK/build.log"
+    OURS=$BINARY
+    OURS_PROBLEM=$BINARY_PROBLEM
 fi
 if [[ ,$SERVERS, == *,python* ]] && ! python3 -c 'import websockets' 2>/dev/null; then
     echo "ws-echo: the python peer needs: python3 -m pip install websockets" >&2

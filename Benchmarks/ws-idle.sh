@@ -46,16 +46,7 @@ done
 IFS=, read -r -a SERVER_LIST <<<"$SERVERS"
 
 # --- Limits: both processes hold CONNS sockets, and each client socket needs a local port ----
-NEEDED_FDS=$((CONNS + 256))
-HARD_FDS=$(ulimit -Hn)
-if [[ $HARD_FDS != unlimited && $HARD_FDS -lt $NEEDED_FDS ]]; then
-    # Root may raise the hard limit; anyone else has to ask for it.
-    ulimit -Hn "$NEEDED_FDS" 2>/dev/null || {
-        echo "ws-idle.sh: need $NEEDED_FDS open files, hard limit is $HARD_FDS (raise it, e.g. in limits.conf)" >&2
-        exit 1
-    }
-fi
-ulimit -n "$NEEDED_FDS"
+raise_fd_limit $((CONNS + 256)) ws-idle.sh
 read -r PORT_LOW PORT_HIGH </proc/sys/net/ipv4/ip_local_port_range
 if ((PORT_HIGH - PORT_LOW + 1 < CONNS)); then
     echo "ws-idle.sh: ephemeral port range $PORT_LOW-$PORT_HIGH is smaller than $CONNS connections" \
@@ -76,20 +67,10 @@ LOADGEN=$BENCH/loadgen/build/loadgen
 OURS=
 OURS_PROBLEM=
 if [[ ,$SERVERS, == *,ours-* ]]; then
-    if ((BUILD)); then
-        echo "ws-idle: building bench-server (release, scratch path $SCRATCH)"
-        if ! (cd "$ROOT" && swift build -c release --product bench-server --scratch-path "$SCRATCH") >"$WORK/build.log" 2>&1; then
-            OURS_PROBLEM="build failed (see $WORK/build.log)"
-        fi
-    fi
-    BIN_DIR=$(cd "$ROOT" && swift build -c release --scratch-path "$SCRATCH" --show-bin-path 2>/dev/null || true)
-    if [[ -z $OURS_PROBLEM ]]; then
-        if [[ -x $BIN_DIR/bench-server ]]; then
-            OURS=$BIN_DIR/bench-server
-        else
-            OURS_PROBLEM="no $BIN_DIR/bench-server"
-        fi
-    fi
+    ((BUILD)) && echo "ws-idle: building bench-server (release, scratch path $SCRATCH)"
+    release_binary bench-server "$SCRATCH" "$BUILD" "$WORK/build.log"
+    OURS=$BINARY
+    OURS_PROBLEM=$BINARY_PROBLEM
 fi
 if [[ ,$SERVERS, == *,python* ]] && ! python3 -c 'import websockets' 2>/dev/null; then
     echo "ws-idle: the python peer needs: python3 -m pip install websockets" >&2

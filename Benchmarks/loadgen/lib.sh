@@ -1,5 +1,5 @@
-# lib.sh - shell helpers shared by Benchmarks/ws-echo.sh, Benchmarks/ws-idle.sh and
-# Benchmarks/loadgen/test.sh. Source it; it defines functions only.
+# lib.sh - shell helpers shared by the Benchmarks/*.sh scripts and Benchmarks/loadgen/*test.sh.
+# Source it; it defines functions only.
 
 # A TCP port on 127.0.0.1 that nothing listens on right now (tiny race until the server binds).
 free_port() {
@@ -101,4 +101,37 @@ wait_quiet() {
         fi
         waited=$((waited + 1))
     done
+}
+
+# raise_fd_limit NEEDED SCRIPT: raises this shell's open-file limit to NEEDED (the hard limit too, when
+# root may); exits with a message naming SCRIPT when it cannot.
+raise_fd_limit() {
+    local needed=$1 script=$2 hard
+    hard=$(ulimit -Hn)
+    if [[ $hard != unlimited && $hard -lt $needed ]]; then
+        ulimit -Hn "$needed" 2>/dev/null || {
+            echo "$script: need $needed open files, hard limit is $hard (raise it, e.g. in limits.conf)" >&2
+            exit 1
+        }
+    fi
+    ulimit -n "$needed"
+}
+
+# release_binary PRODUCT SCRATCH BUILD LOG: builds the Swift product PRODUCT in release mode with
+# scratch path SCRATCH (only when BUILD is 1; its output goes to LOG) under $ROOT, then sets BINARY to
+# its path, or leaves BINARY empty and sets BINARY_PROBLEM to why there is none.
+release_binary() {
+    local product=$1 scratch=$2 build=$3 log=$4 bin_dir
+    BINARY=
+    BINARY_PROBLEM=
+    if ((build)) && ! (cd "$ROOT" && swift build -c release --product "$product" --scratch-path "$scratch") >"$log" 2>&1; then
+        BINARY_PROBLEM="build failed (see $log)"
+        return 0
+    fi
+    bin_dir=$(cd "$ROOT" && swift build -c release --scratch-path "$scratch" --show-bin-path 2>/dev/null || true)
+    if [[ -x $bin_dir/$product ]]; then
+        BINARY=$bin_dir/$product
+    else
+        BINARY_PROBLEM="no $bin_dir/$product"
+    fi
 }
