@@ -136,6 +136,14 @@ public struct Playbook: Sendable {
             }
         }
 
+        /// A section's list of cue phrases, `section.key`, all in one group.
+        func addCueList(
+            _ object: JSONObject, _ key: String, section: String, group: PhraseGroup, maximumCount: Int = 200
+        ) throws(PlaybookError) {
+            let list = try reader.strings(object, key, at: section, maximumLength: 100, maximumCount: maximumCount)
+            try addPhrases(list, group: group, index: 0, at: "\(section).\(key)")
+        }
+
         // Objections (and the competitor category).
         let objectionValues = try reader.array(root, "objections", at: "", minimumCount: 1, maximumCount: 32)
         var objections: [ObjectionCategory] = []
@@ -290,12 +298,7 @@ public struct Playbook: Sendable {
         // Customer questions.
         let questions = try reader.object(root, "questions", at: "")
         try reader.checkKeys(questions, allowed: ["deflections", "tip"], at: "questions")
-        try addPhrases(
-            try reader.strings(questions, "deflections", at: "questions", maximumLength: 100, maximumCount: 200),
-            group: .deflection,
-            index: 0,
-            at: "questions.deflections"
-        )
+        try addCueList(questions, "deflections", section: "questions", group: .deflection)
         self.unansweredQuestion = try reader.tipTemplate(questions, "tip", at: "questions")
 
         // Next steps.
@@ -311,12 +314,7 @@ public struct Playbook: Sendable {
             ("agreed", PhraseGroup.nextStepAgreed), ("proposals", .nextStepProposal), ("times", .nextStepTime),
             ("acceptances", .acceptance), ("wrapUp", .wrapUp),
         ] {
-            try addPhrases(
-                try reader.strings(nextSteps, key, at: "nextSteps", maximumLength: 100, maximumCount: 300),
-                group: group,
-                index: 0,
-                at: "nextSteps.\(key)"
-            )
+            try addCueList(nextSteps, key, section: "nextSteps", group: group, maximumCount: 300)
         }
         self.nextSteps = NextStepTemplates(
             wrapUp: try reader.tipTemplate(nextSteps, "wrapUpTip", at: "nextSteps"),
@@ -327,40 +325,20 @@ public struct Playbook: Sendable {
         // Closing.
         let closing = try reader.object(root, "closing", at: "")
         try reader.checkKeys(closing, allowed: ["buyingSignals", "tip", "confirmTip"], at: "closing")
-        try addPhrases(
-            try reader.strings(closing, "buyingSignals", at: "closing", maximumLength: 100, maximumCount: 200),
-            group: .buyingSignal,
-            index: 0,
-            at: "closing.buyingSignals"
-        )
+        try addCueList(closing, "buyingSignals", section: "closing", group: .buyingSignal)
         self.closing = try reader.tipTemplate(closing, "tip", at: "closing")
         self.confirmClosing = try reader.tipTemplate(closing, "confirmTip", at: "closing")
 
         // Reactions.
         let reactions = try reader.object(root, "reactions", at: "")
         try reader.checkKeys(reactions, allowed: ["positive", "negative"], at: "reactions")
-        try addPhrases(
-            try reader.strings(reactions, "positive", at: "reactions", maximumLength: 100, maximumCount: 200),
-            group: .positive,
-            index: 0,
-            at: "reactions.positive"
-        )
-        try addPhrases(
-            try reader.strings(reactions, "negative", at: "reactions", maximumLength: 100, maximumCount: 200),
-            group: .negative,
-            index: 0,
-            at: "reactions.negative"
-        )
+        try addCueList(reactions, "positive", section: "reactions", group: .positive)
+        try addCueList(reactions, "negative", section: "reactions", group: .negative)
 
         // Rapport.
         let rapport = try reader.object(root, "rapport", at: "")
         try reader.checkKeys(rapport, allowed: ["triggers", "tip"], at: "rapport")
-        try addPhrases(
-            try reader.strings(rapport, "triggers", at: "rapport", maximumLength: 100, maximumCount: 200),
-            group: .rapport,
-            index: 0,
-            at: "rapport.triggers"
-        )
+        try addCueList(rapport, "triggers", section: "rapport", group: .rapport)
         self.rapport = try reader.tipTemplate(rapport, "tip", at: "rapport")
 
         // Pacing.
@@ -380,18 +358,8 @@ public struct Playbook: Sendable {
         // Commitments, for the summary's action items.
         let commitments = try reader.object(root, "commitments", at: "")
         try reader.checkKeys(commitments, allowed: ["agent", "customer"], at: "commitments")
-        try addPhrases(
-            try reader.strings(commitments, "agent", at: "commitments", maximumLength: 100, maximumCount: 200),
-            group: .agentCommitment,
-            index: 0,
-            at: "commitments.agent"
-        )
-        try addPhrases(
-            try reader.strings(commitments, "customer", at: "commitments", maximumLength: 100, maximumCount: 200),
-            group: .customerCommitment,
-            index: 0,
-            at: "commitments.customer"
-        )
+        try addCueList(commitments, "agent", section: "commitments", group: .agentCommitment)
+        try addCueList(commitments, "customer", section: "commitments", group: .customerCommitment)
 
         let retry = try reader.object(root, "objectionRetry", at: "")
         try reader.checkKeys(retry, allowed: ["headline", "suggestion"], at: "objectionRetry")
