@@ -65,8 +65,9 @@ public final class Copilot: Sendable {
         }
         switch event {
         case .ping:
-            reply(.success(["ok": true, "timestamp": JSONValue(self.wallClockMs())]))
-            session.client.send(.pong(timestampMs: self.wallClockMs()))
+            let now = self.wallClockMs()
+            reply(.success(["ok": true, "timestamp": JSONValue(now)]))
+            session.client.send(.pong(timestampMs: now))
         case .start(let start):
             if let id = start.conversationID {
                 self.resume(id, session: session, reply: reply)
