@@ -90,11 +90,14 @@ let package = Package(
         // Counters, gauges and histograms for `GET /metrics` (Prometheus text format). No dependencies.
         .target(name: "Metrics", swiftSettings: strictSettings),
 
+        // Coaching on the event loops: a loop as the place conversations run and keep their timers.
+        .target(name: "CoachingLoop", dependencies: ["Coaching", "IOPosix"], swiftSettings: strictSettings),
+
         // The program.
         .executableTarget(
             name: "earpiece",
             dependencies: [
-                "Coaching", "Metrics", "SocketIO", "EngineIO", "HTTP", "HTTPCore", "IOCore", "IOPosix", "IOTLS",
+                "Coaching", "CoachingLoop", "Metrics", "SocketIO", "EngineIO", "HTTP", "HTTPCore", "IOCore", "IOPosix", "IOTLS",
                 "OpenAI", "JSON",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -123,7 +126,7 @@ let package = Package(
             dependencies: ["OpenAI", "HTTP", "HTTPCore", "IOCore", "IOPosix", "IOTLS", "JSON", "TestKit"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "CoachingTests", dependencies: ["Coaching", "JSON", "IOPosix", "TestKit"], swiftSettings: strictSettings),
+        .testTarget(name: "CoachingTests", dependencies: ["Coaching", "CoachingLoop", "JSON", "IOPosix", "TestKit"], swiftSettings: strictSettings),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"], swiftSettings: strictSettings),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "IOCore"], swiftSettings: strictSettings),
         .testTarget(name: "EngineIOCoreTests", dependencies: ["EngineIOCore", "IOCore", "TestKit"], swiftSettings: strictSettings),

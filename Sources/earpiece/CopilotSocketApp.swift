@@ -1,4 +1,5 @@
 import Coaching
+import CoachingLoop
 import HTTPCore
 import IOCore
 import Metrics
@@ -98,34 +99,4 @@ final class SocketClient: ConversationClient {
     init(_ handle: SocketIOSocketHandle) { self.handle = handle }
     var connectionID: String { self.handle.id }
     func send(_ event: ServerEvent) { self.handle.emit(event.name, [event.payload]) }
-}
-
-/// One ``ConversationScheduler`` per event loop, so conversations run on their connection's loop.
-final class LoopSchedulers: Sendable {
-    private let schedulers: [ObjectIdentifier: LoopScheduler]
-
-    init(group: EventLoopGroup) {
-        self.schedulers = Dictionary(uniqueKeysWithValues: group.loops.map { (ObjectIdentifier($0), LoopScheduler(loop: $0)) })
-    }
-
-    func scheduler(for loop: EventLoop) -> LoopScheduler { self.schedulers[ObjectIdentifier(loop)]! }
-}
-
-/// An event loop as the place conversations run and keep their timers.
-final class LoopScheduler: ConversationScheduler {
-    let loop: EventLoop
-    init(loop: EventLoop) { self.loop = loop }
-
-    var executor: UnownedSerialExecutor { self.loop.asUnownedSerialExecutor() }
-    var isCurrent: Bool { self.loop.inEventLoop }
-    func execute(_ body: @escaping @Sendable () -> Void) { self.loop.execute(body) }
-    func schedule(after delay: Duration, _ body: @escaping @Sendable () -> Void) -> any ScheduledWork {
-        LoopTimer(timer: self.loop.scheduleTimer(after: delay, body))
-    }
-}
-
-/// A loop timer a conversation can cancel.
-struct LoopTimer: ScheduledWork {
-    let timer: ScheduledTimer
-    func cancel() { self.timer.cancel() }
 }

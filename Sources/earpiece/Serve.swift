@@ -1,4 +1,5 @@
 import Coaching
+import CoachingLoop
 import EngineIO
 import Glibc
 import HTTP

@@ -1,4 +1,5 @@
 import Coaching
+import CoachingLoop
 import IOPosix
 import JSON
 import Synchronization
@@ -64,32 +65,15 @@ struct ScriptedCoach: Coach {
     }
 }
 
-/// An event loop as the tests' conversation scheduler.
-final class TestScheduler: ConversationScheduler {
-    let loop: EventLoop
-    init(loop: EventLoop) { self.loop = loop }
-    var executor: UnownedSerialExecutor { self.loop.asUnownedSerialExecutor() }
-    var isCurrent: Bool { self.loop.inEventLoop }
-    func execute(_ body: @escaping @Sendable () -> Void) { self.loop.execute(body) }
-    func schedule(after delay: Duration, _ body: @escaping @Sendable () -> Void) -> any ScheduledWork {
-        TestTimer(timer: self.loop.scheduleTimer(after: delay, body))
-    }
-}
-
-struct TestTimer: ScheduledWork {
-    let timer: ScheduledTimer
-    func cancel() { self.timer.cancel() }
-}
-
 /// A copilot on one real event loop, and helpers to talk to it as connections do.
 final class CopilotHarness: Sendable {
     let group: EventLoopGroup
-    let scheduler: TestScheduler
+    let scheduler: LoopScheduler
     let copilot: Copilot
 
     init(llm: ScriptedCoach? = nil, rules: ScriptedCoach = ScriptedCoach(source: .rules), configure: (inout CoachingConfiguration) -> Void = { _ in }) throws {
         self.group = try EventLoopGroup(loopCount: 1)
-        self.scheduler = TestScheduler(loop: self.group.loops[0])
+        self.scheduler = LoopScheduler(loop: self.group.loops[0])
         var configuration = CoachingConfiguration()
         configuration.timeScale = 0.001
         configure(&configuration)
