@@ -99,6 +99,18 @@ class Peer:
     def sid(self):
         return self.client.get_sid(INTEROP)
 
+    def settle_writes(self):
+        """Waits until the client has no packet queued or in flight.
+
+        python-engineio's write loop re-checks `state == 'connected'` after each POST and quits when it is not, so a
+        `disconnect()` made while an earlier POST (the CONNECT, a PONG) is still on its way leaves the DISCONNECT in
+        the queue, never sent; the server then learns of the departure only from its ping timeout."""
+        queue = self.client.eio.queue
+        deadline = time.monotonic() + TIMEOUT
+        while queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)  # from `task_done()` back to the loop's state check
+
     def close(self):
         self.client.shutdown()
 
@@ -278,9 +290,11 @@ def test_server_closing_the_whole_connection_is_final(peers, transports):
 def test_client_disconnect_is_seen_by_the_server(peers, fresh_conformance_server, transports):
     # A relaxed ping timeout: on a loaded machine the Python client can miss the suites' 200 ms, and the server
     # would then rightly report "ping timeout" before the client's DISCONNECT arrives.
-    server = fresh_conformance_server(1, "--ping-timeout", "5000")
+    # A long ping interval keeps PONGs out of the way of the DISCONNECT (see `Peer.settle_writes`).
+    server = fresh_conformance_server(1, "--ping-interval", "60000", "--ping-timeout", "5000")
     peer = peers(transports, server=server)
     sid = peer.sid
+    peer.settle_writes()
     peer.client.disconnect()
     reason = server_disconnect_reason(peers, sid, server=server)
     if transports == ["polling"]:
