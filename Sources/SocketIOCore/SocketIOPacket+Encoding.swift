@@ -154,20 +154,7 @@ extension SocketIOPacket {
         )
         text.writeByte(UInt8(ascii: "["))
         JSONWriter.writeString(name, into: &text)
-        if binaryCount > 0 {
-            PlaceholderWriter.with(&attachments, capacity: binaryCount) { placeholders in
-                for argument in arguments {
-                    text.writeByte(UInt8(ascii: ","))
-                    placeholders.write(argument, into: &text)
-                }
-            }
-        } else {
-            for argument in arguments {
-                text.writeByte(UInt8(ascii: ","))
-                JSONWriter.write(argument, into: &text, binary: Self.writeNodeBuffer)
-            }
-        }
-        text.writeByte(UInt8(ascii: "]"))
+        Self.writeArguments(arguments, binaryCount: binaryCount, afterName: true, into: &text, attachments: &attachments)
     }
 
     /// The ACK fast path; see ``writeEvent(namespace:name:arguments:id:into:attachments:)``.
@@ -187,19 +174,32 @@ extension SocketIOPacket {
             into: &text
         )
         text.writeByte(UInt8(ascii: "["))
-        var first = true
+        Self.writeArguments(arguments, binaryCount: binaryCount, afterName: false, into: &text, attachments: &attachments)
+    }
+
+    /// Writes the arguments of an EVENT (after its name) or an ACK, separated by commas, and the closing `]`;
+    /// with binary leaves, each one becomes a placeholder and its bytes an attachment.
+    @inline(__always)
+    static func writeArguments(
+        _ arguments: some Collection<JSONValue>,
+        binaryCount: Int,
+        afterName: Bool,
+        into text: inout ByteBuffer,
+        attachments: inout [ByteBuffer]
+    ) {
+        var needsComma = afterName
         if binaryCount > 0 {
             PlaceholderWriter.with(&attachments, capacity: binaryCount) { placeholders in
                 for argument in arguments {
-                    if !first { text.writeByte(UInt8(ascii: ",")) }
-                    first = false
+                    if needsComma { text.writeByte(UInt8(ascii: ",")) }
+                    needsComma = true
                     placeholders.write(argument, into: &text)
                 }
             }
         } else {
             for argument in arguments {
-                if !first { text.writeByte(UInt8(ascii: ",")) }
-                first = false
+                if needsComma { text.writeByte(UInt8(ascii: ",")) }
+                needsComma = true
                 JSONWriter.write(argument, into: &text, binary: Self.writeNodeBuffer)
             }
         }
