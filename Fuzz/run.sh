@@ -26,7 +26,10 @@ cd "$(dirname "$0")/.."
 # One case per target: the modules it needs, dependencies first.
 case "$target" in
     WebSocketFrameFuzz) modules=(IOCore WebSocketCore) ;;
-    HTTPRequestFuzz | HTTPResponseFuzz) modules=(IOCore HTTPCore) ;;
+    HTTPRequestFuzz | HTTPResponseFuzz)
+        modules=(IOCore HTTPCore)
+        support=(Fuzz/HTTPFuzzSupport.swift)  # the feeding and the checks both targets share
+        ;;
     JSONFuzz) modules=(IOCore JSON) ;;
     EngineIOFuzz) modules=(IOCore EngineIOCore) ;;
     SocketIOFuzz) modules=(IOCore JSON SocketIOCore) ;;
@@ -82,7 +85,7 @@ if [[ -n ${partial_name:-} ]]; then
     objects+=("$out/$partial_name.o")
 fi
 echo "linking $target" >&2
-swiftc "${flags[@]}" -module-name "${target}Main" "$main" "${objects[@]}" -o "$out/$target"
+swiftc "${flags[@]}" -module-name "${target}Main" "$main" ${support[@]+"${support[@]}"} "${objects[@]}" -o "$out/$target"
 
 # A trap must reach libFuzzer's handler at once: the Swift backtracer was seen to hang for minutes
 # under ASan before libFuzzer could write the crash file.
