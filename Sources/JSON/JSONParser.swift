@@ -178,20 +178,7 @@ struct JSONParserState {
                 throw JSONError(.tooManyElements, offset: self.position)
             }
             elements.append(element)
-            self.skipWhitespace()
-            guard self.position < self.count else {
-                throw JSONError(.unexpectedEndOfInput, offset: self.position)
-            }
-            let byte = self.base[self.position]
-            self.position &+= 1
-            if byte == UInt8(ascii: ",") {
-                self.skipWhitespace()
-            } else if byte == UInt8(ascii: "]") {
-                self.depth &-= 1
-                return elements
-            } else {
-                throw JSONError(.unexpectedCharacter, offset: self.position &- 1)
-            }
+            if try self.endOfMember(closing: UInt8(ascii: "]")) { return elements }
         }
     }
 
@@ -207,20 +194,10 @@ struct JSONParserState {
         }
         var object = JSONObject(minimumCapacity: 4)
         while true {
-            guard self.position < self.count else {
-                throw JSONError(.unexpectedEndOfInput, offset: self.position)
-            }
-            guard self.base[self.position] == UInt8(ascii: "\"") else {
-                throw JSONError(.unexpectedCharacter, offset: self.position)
-            }
+            try self.expect(UInt8(ascii: "\""))
             let key = try self.parseString()
             self.skipWhitespace()
-            guard self.position < self.count else {
-                throw JSONError(.unexpectedEndOfInput, offset: self.position)
-            }
-            guard self.base[self.position] == UInt8(ascii: ":") else {
-                throw JSONError(.unexpectedCharacter, offset: self.position)
-            }
+            try self.expect(UInt8(ascii: ":"))
             self.position &+= 1
             self.skipWhitespace()
             let value = try self.parseValue()
@@ -228,21 +205,40 @@ struct JSONParserState {
             if object.storage.set(value, for: key) == nil && object.storage.entries.count > self.limits.maxElementsPerContainer {
                 throw JSONError(.tooManyElements, offset: self.position)
             }
-            self.skipWhitespace()
-            guard self.position < self.count else {
-                throw JSONError(.unexpectedEndOfInput, offset: self.position)
-            }
-            let byte = self.base[self.position]
-            self.position &+= 1
-            if byte == UInt8(ascii: ",") {
-                self.skipWhitespace()
-            } else if byte == UInt8(ascii: "}") {
-                self.depth &-= 1
-                return object
-            } else {
-                throw JSONError(.unexpectedCharacter, offset: self.position &- 1)
-            }
+            if try self.endOfMember(closing: UInt8(ascii: "}")) { return object }
         }
+    }
+
+    /// Checks that the byte at `position` is `byte`, without consuming it.
+    @inline(__always)
+    mutating func expect(_ byte: UInt8) throws(JSONError) {
+        guard self.position < self.count else {
+            throw JSONError(.unexpectedEndOfInput, offset: self.position)
+        }
+        guard self.base[self.position] == byte else {
+            throw JSONError(.unexpectedCharacter, offset: self.position)
+        }
+    }
+
+    /// After an element or member: consumes whitespace and then either `,` (more follow: false) or
+    /// `closing`, which leaves the container (true).
+    @inline(__always)
+    mutating func endOfMember(closing: UInt8) throws(JSONError) -> Bool {
+        self.skipWhitespace()
+        guard self.position < self.count else {
+            throw JSONError(.unexpectedEndOfInput, offset: self.position)
+        }
+        let byte = self.base[self.position]
+        self.position &+= 1
+        if byte == UInt8(ascii: ",") {
+            self.skipWhitespace()
+            return false
+        }
+        guard byte == closing else {
+            throw JSONError(.unexpectedCharacter, offset: self.position &- 1)
+        }
+        self.depth &-= 1
+        return true
     }
 
     /// Counts one more level of nesting, refusing to go past the limit.
