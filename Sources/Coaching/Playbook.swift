@@ -144,6 +144,16 @@ public struct Playbook: Sendable {
             try addPhrases(list, group: group, index: 0, at: "\(section).\(key)")
         }
 
+        /// The entry's `id`, refused when an earlier entry of the same list (`seen`: id → location) has it.
+        func uniqueID(_ object: JSONObject, at location: String, among seen: inout [String: String]) throws(PlaybookError) -> String {
+            let id = try reader.identifier(object, "id", at: location)
+            if let earlier = seen[id] {
+                throw PlaybookError(.duplicateID, path: path, location: "\(location).id", detail: "\"\(id)\" is already used by \(earlier)")
+            }
+            seen[id] = location
+            return id
+        }
+
         // Objections (and the competitor category).
         let objectionValues = try reader.array(root, "objections", at: "", minimumCount: 1, maximumCount: 32)
         var objections: [ObjectionCategory] = []
@@ -157,16 +167,7 @@ public struct Playbook: Sendable {
                 allowed: ["id", "kind", "name", "triggers", "names", "headline", "suggestion", "answers"],
                 at: location
             )
-            let id = try reader.identifier(object, "id", at: location)
-            if let earlier = objectionIDs[id] {
-                throw PlaybookError(
-                    .duplicateID,
-                    path: path,
-                    location: "\(location).id",
-                    detail: "\"\(id)\" is already used by \(earlier)"
-                )
-            }
-            objectionIDs[id] = location
+            let id = try uniqueID(object, at: location, among: &objectionIDs)
             let kindText =
                 try reader.string(object, "kind", at: location, maximumLength: 20, required: false) ?? "objection"
             let kind: TipKind
@@ -242,16 +243,7 @@ public struct Playbook: Sendable {
                 allowed: ["id", "topic", "covered", "mentioned", "implies", "headline", "suggestion", "options"],
                 at: location
             )
-            let id = try reader.identifier(object, "id", at: location)
-            if let earlier = discoveryIDs[id] {
-                throw PlaybookError(
-                    .duplicateID,
-                    path: path,
-                    location: "\(location).id",
-                    detail: "\"\(id)\" is already used by \(earlier)"
-                )
-            }
-            discoveryIDs[id] = location
+            let id = try uniqueID(object, at: location, among: &discoveryIDs)
             let covered = try reader.strings(object, "covered", at: location, maximumLength: 100, maximumCount: 200)
             try addPhrases(covered, group: .discoveryCovered, index: index, at: "\(location).covered")
             if object["mentioned"] != nil {
