@@ -5,6 +5,7 @@ import OpenAI
 
 /// `earpiece ask "PROMPT"`: sends one prompt to the configured OpenAI-compatible endpoint, streams the
 /// answer to standard output as it arrives, then prints token usage and cost on standard error.
+/// With `--repeat N` (N > 1) it measures the client instead: see ``AskRepeat``.
 enum Ask {
     /// What `earpiece ask` was asked to do: flags first, then the environment, then the defaults.
     struct Options {
@@ -15,6 +16,14 @@ enum Ask {
         var certificateAuthorityFile: String?
         var maxTokens: Int?
         var allowsInsecureHTTP = false
+        /// Whether to ask for a streamed answer (`--stream`, the default) or one JSON document (`--no-stream`).
+        var streams = true
+        /// `--repeat N`: above 1, the request is sent N times and measured (``AskRepeat``) instead of answered.
+        var repeatCount = 1
+        /// `--warmup N`: requests sent before the measured ones and left out of the figures (only with `--repeat`).
+        var warmupCount = 0
+        /// `--from-loop`: with `--repeat`, call the client from its event loop's thread, as the server does.
+        var callsFromLoop = false
         var showHelp = false
 
         /// A problem with the command line, told to the user as is.
@@ -23,7 +32,9 @@ enum Ask {
         }
 
         init(arguments: [String], environment: [String: String]) throws(Problem) {
-            let valued: Set<String> = ["--model", "--base-url", "--ca-file", "--max-tokens", "--system"]
+            let valued: Set<String> = [
+                "--model", "--base-url", "--ca-file", "--max-tokens", "--system", "--repeat", "--warmup",
+            ]
             var flags: [String: String] = [:]
             var words: [String] = []
             var index = 0
@@ -49,6 +60,14 @@ enum Ask {
                 }
                 if argument == "--allow-insecure-http" {
                     self.allowsInsecureHTTP = true
+                    continue
+                }
+                if argument == "--from-loop" {
+                    self.callsFromLoop = true
+                    continue
+                }
+                if argument == "--stream" || argument == "--no-stream" {
+                    self.streams = argument == "--stream"
                     continue
                 }
                 var name = argument
@@ -79,6 +98,22 @@ enum Ask {
                     throw Problem(message: "max-tokens must be a number from 1 to 1000000, got '\(text)'")
                 }
                 self.maxTokens = number
+            }
+            if let text = setting("--repeat", nil) {
+                guard let number = Int(text), (1...1_000_000).contains(number) else {
+                    throw Problem(message: "repeat must be a number from 1 to 1000000, got '\(text)'")
+                }
+                self.repeatCount = number
+            }
+            if let text = setting("--warmup", nil) {
+                guard let number = Int(text), (0...1_000_000).contains(number) else {
+                    throw Problem(message: "warmup must be a number from 0 to 1000000, got '\(text)'")
+                }
+                guard self.repeatCount > 1 else { throw Problem(message: "--warmup needs --repeat of 2 or more") }
+                self.warmupCount = number
+            }
+            if self.callsFromLoop && self.repeatCount < 2 {
+                throw Problem(message: "--from-loop needs --repeat of 2 or more")
             }
             if words == ["-"] {
                 self.prompt = Self.readStandardInput()
@@ -146,6 +181,15 @@ enum Ask {
         if let system = options.systemPrompt { messages.append(.system(system)) }
         messages.append(.user(options.prompt))
         let request = ChatRequest(messages: messages, maxTokens: options.maxTokens)
+        if options.repeatCount > 1 {
+            return await AskRepeat.run(
+                client: client, group: group, request: request, streams: options.streams, count: options.repeatCount,
+                warmupCount: options.warmupCount, fromLoop: options.callsFromLoop, configuration: configuration
+            )
+        }
+        guard options.streams else {
+            return await Self.answerWhole(client: client, request: request, configuration: configuration)
+        }
 
         var usage: Usage?
         var cost: Cost?
@@ -173,6 +217,37 @@ enum Ask {
             return 1
         }
         if !endsWithNewline { writeOut("\n") }
+        Self.printSummary(
+            usage: usage, cost: cost, metadata: metadata, finishReason: finishReason, configuration: configuration
+        )
+        return 0
+    }
+
+    /// `--no-stream`: waits for the whole answer, then prints it.
+    private static func answerWhole(
+        client: OpenAIClient, request: ChatRequest, configuration: OpenAIConfiguration
+    ) async -> Int32 {
+        let completion: ChatCompletion
+        do {
+            completion = try await client.complete(request)
+        } catch {
+            printError("earpiece ask: \(Self.explain(error, configuration: configuration))")
+            return 1
+        }
+        writeOut(completion.content)
+        if !completion.content.isEmpty && !completion.content.hasSuffix("\n") { writeOut("\n") }
+        Self.printSummary(
+            usage: completion.usage, cost: completion.cost, metadata: completion.metadata,
+            finishReason: completion.finishReason, configuration: configuration
+        )
+        return 0
+    }
+
+    /// The line on standard error after the answer: model, tokens and cost, and anything unusual.
+    private static func printSummary(
+        usage: Usage?, cost: Cost?, metadata: ResponseMetadata?, finishReason: FinishReason?,
+        configuration: OpenAIConfiguration
+    ) {
         var summary = "model \(configuration.model)"
         if let usage, let cost {
             summary += "; tokens: \(usage.promptTokens) prompt (\(usage.cachedPromptTokens) cached), "
@@ -184,7 +259,6 @@ enum Ask {
         if let requestID = metadata?.requestID { summary += "; request id \(requestID)" }
         if let attempts = metadata?.attempts, attempts > 1 { summary += "; \(attempts) attempts" }
         printError(summary)
-        return 0
     }
 
     /// The error with a hint for the usual mistakes.

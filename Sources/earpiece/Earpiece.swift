@@ -20,6 +20,12 @@ enum Earpiece {
           --max-tokens N     the most tokens to generate
           --system TEXT      a system prompt
           --allow-insecure-http  allow plain http:// to a host that is not loopback
+          --stream, --no-stream  ask for a streamed answer (the default) or for one JSON document
+          --repeat N         measure the client instead: send the request N times over one keep-alive
+                             connection and print, instead of the answers, one line of key=value figures
+                             (requests/s, CPU per request, time to the first text and to the end, p50/p99)
+          --warmup N         with --repeat: N unmeasured requests first (default 0)
+          --from-loop        with --repeat: call the client from its event loop thread, as the server does
           The answer goes to standard output as it arrives; token usage and cost go to standard error.
         """ }
 
