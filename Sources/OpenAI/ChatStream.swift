@@ -88,11 +88,13 @@ final class StreamProducerHandle: Sendable {
 
     private let state = Locked(State.initial)
 
-    /// Starts `body` in a new task, unless the stream was cancelled already.
-    func start(_ body: @escaping @Sendable () async -> Void) {
+    /// Starts `body` in a new task, unless the stream was cancelled already. With an `executor` (the event
+    /// loop the caller runs on) the task prefers it, so the producer and the consumer share a thread and a
+    /// streamed event needs no hand-over between the loop and the global pool.
+    func start(on executor: (any TaskExecutor)?, _ body: @escaping @Sendable () async -> Void) {
         self.state.withLock { state in
             guard case .initial = state else { return }
-            state = .running(Task { await body() })
+            state = .running(Task(executorPreference: executor) { await body() })
         }
     }
 

@@ -130,7 +130,8 @@ public final class OpenAIClient: Sendable {
         continuation.onTermination = { termination in
             if case .cancelled = termination { producer.cancel() }
         }
-        producer.start {
+        // Called from an event loop (a conversation's), the producer runs there too: see `start(on:_:)`.
+        producer.start(on: self.pool.group.currentLoop) {
             await self.runStream(request, into: continuation)
         }
         return ChatStream(base: stream)
