@@ -70,6 +70,7 @@ public final class TLSClientContext: SecureClientTransportFactory, @unchecked Se
             method: TLS_client_method(),
             minimumVersion: configuration.minimumVersion,
             maximumVersion: configuration.maximumVersion,
+            tls13CipherSuites: SSLContextSettings.tls13ClientCipherSuites,
             releasesIdleBuffers: true
         )
         do throws(TLSError) {

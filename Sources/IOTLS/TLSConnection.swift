@@ -9,8 +9,15 @@ import Glibc
 ///
 /// OpenSSL reads and writes the socket itself (`SSL_set_fd`); this object only maps its outcomes:
 /// WANT_READ and WANT_WRITE are results the loop waits on, not errors. It never closes the socket,
-/// which stays the loop's. Memory per connection is the `SSL` object, its socket BIO and this small
-/// object; record buffers are released while idle (`SSL_MODE_RELEASE_BUFFERS`).
+/// which stays the loop's. Record buffers are released while idle (`SSL_MODE_RELEASE_BUFFERS`).
+///
+/// Memory per idle server connection after a TLS 1.3 handshake, as heaptrack measured it (OpenSSL 3.0):
+/// about 13.2 KiB of OpenSSL heap. `SSL_new` makes 8.5 KiB of it: the `SSL` object (7.4 KiB, 4.2 KiB of
+/// that the record layer's fixed arrays for 32 pipelines), a copy of the certificate table and the
+/// socket BIO. The handshake leaves 4.7 KiB: two cipher contexts, the session, both X25519 key shares,
+/// the client's cipher and signature algorithm lists, and two handshake digests. OpenSSL frees all of
+/// this only in `SSL_free`, and has no call that releases part of it earlier.
+/// This object itself is 32 bytes.
 ///
 /// Confined to the loop thread that owns the socket: OpenSSL's per-thread error queue and the `SSL`
 /// object are not safe to share, hence not `Sendable`.

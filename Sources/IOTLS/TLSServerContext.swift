@@ -131,6 +131,7 @@ public final class TLSServerContext: SecureTransportFactory, @unchecked Sendable
             method: TLS_server_method(),
             minimumVersion: configuration.minimumVersion,
             maximumVersion: .v1_3,
+            tls13CipherSuites: SSLContextSettings.tls13ServerCipherSuites,
             releasesIdleBuffers: configuration.releasesIdleBuffers
         )
         do throws(TLSError) {

@@ -143,4 +143,26 @@ import Glibc
         let (_, output) = client.finish()
         #expect(output.contains("Protocol version: TLSv1.2"))
     }
+
+    /// The server picks ChaCha20-Poly1305 when the client offers it (its idle connections hold less memory:
+    /// `SSLContextSettings.tls13ServerCipherSuites`), even when the client prefers AES, and AES-128-GCM otherwise.
+    @Test(arguments: [
+        ("TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256"),
+        ("TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256"),
+    ])
+    func sClient_tls13Suites_serverOrderDecides(offered: String, expected: String) throws {
+        let listener = try TCPListener()
+        let context = try self.fixtures.serverContext()
+        let client = try CommandLineClient([
+            "-connect", "127.0.0.1:\(listener.port)", "-tls1_3", "-ciphersuites", offered,
+            "-CAfile", self.fixtures.ca.certificate, "-verify_return_error", "-brief",
+        ])
+        let (fd, connection, result) = try self.acceptAndHandshake(listener, context: context)
+        defer { close(fd) }
+        #expect(result == .done(0))
+        #expect(connection.negotiatedCipherSuite == expected)
+        connection.shutdown()
+        let (_, output) = client.finish()
+        #expect(output.contains("Ciphersuite: \(expected)"))
+    }
 }
