@@ -90,6 +90,14 @@ public struct ByteBuffer: Sendable, Hashable {
         self.readerIndex = 0
     }
 
+    /// Drops every byte but keeps the storage, however large (``clear()`` releases large storage): for a
+    /// buffer that fills again at once, such as a busy connection's output from one tick to the next.
+    @inlinable
+    public mutating func removeAllKeepingCapacity() {
+        self.bytes.removeAll(keepingCapacity: true)
+        self.readerIndex = 0
+    }
+
     /// Storage up to this size is kept when the buffer empties; larger storage is released.
     public static let retainedCapacity = 1024
 

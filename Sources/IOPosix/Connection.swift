@@ -29,6 +29,8 @@ public final class Connection: Selectable {
     private var tls: (any SecureTransport)?
     private var output = ByteBuffer()
     private var flushScheduled = false
+    /// Set while the loop holds this connection in its list of output storage to release (see `flushNow`).
+    var outputReleaseScheduled = false
     private var readingPausedByHandler = false
     private var readingPausedByOutput = false
     private var readEOF = false
@@ -300,6 +302,16 @@ public final class Connection: Selectable {
                 }
             }
             switch result {
+            case .done(let n) where n == self.output.readableBytes:
+                // All sent. A busy connection refills its output on the next tick, so the storage stays
+                // (regrowing it from nothing cost several reallocations per tick at 100 connections x
+                // 10 messages in flight); the loop releases large storage once the connection has been
+                // quiet for a while, so idle connections stay small.
+                self.output.removeAllKeepingCapacity()
+                if self.output.capacity > ByteBuffer.retainedCapacity && !self.outputReleaseScheduled {
+                    self.outputReleaseScheduled = true
+                    self.loop.scheduleOutputRelease(self)
+                }
             case .done(let n):
                 self.output.moveReaderIndex(forwardBy: n)
             case .wantWrite, .wantRead:
@@ -322,6 +334,13 @@ public final class Connection: Selectable {
         if self.state == .closing {
             self.finishClose(graceful: true)
         }
+    }
+
+    /// Called by the loop a while after `flushNow` kept large output storage: releases it unless output is
+    /// queued again (then the next complete flush schedules another release).
+    func releaseIdleOutput() {
+        self.outputReleaseScheduled = false
+        if self.output.isEmpty { self.output.clear() }
     }
 
     private func updateWritability() {

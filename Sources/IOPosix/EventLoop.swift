@@ -35,6 +35,12 @@ public final class EventLoop: @unchecked Sendable {
     private var freeSlots: [Int] = []
     /// Connections with output queued during this tick; flushed once at the end of the tick.
     var pendingFlush: [Connection] = []
+    /// Connections whose emptied output kept large storage, released by `releaseIdleOutputs` (loop only).
+    private var pendingOutputRelease: [Connection] = []
+    /// Fires `releaseIdleOutputs` while `pendingOutputRelease` is not empty.
+    private var outputReleaseTimer: ScheduledTimer?
+    /// How long emptied large output storage is kept for a connection that may write again.
+    static let outputReleaseDelay: Duration = .seconds(1)
     /// Scratch space every connection on this loop reads into, so an idle connection owns no read buffer.
     let readBuffer: UnsafeMutableRawBufferPointer
     /// Number of live connections on this loop.
@@ -283,6 +289,23 @@ public final class EventLoop: @unchecked Sendable {
 
     func scheduleFlush(_ connection: Connection) {
         self.pendingFlush.append(connection)
+    }
+
+    /// Releases `connection`'s emptied output storage after ``outputReleaseDelay`` (one timer for all).
+    func scheduleOutputRelease(_ connection: Connection) {
+        self.pendingOutputRelease.append(connection)
+        guard self.outputReleaseTimer == nil else { return }
+        self.outputReleaseTimer = self.scheduleTimer(after: Self.outputReleaseDelay) { [unowned self] in
+            self.releaseIdleOutputs()
+        }
+    }
+
+    private func releaseIdleOutputs() {
+        self.outputReleaseTimer = nil
+        let connections = self.pendingOutputRelease
+        self.pendingOutputRelease.removeAll(keepingCapacity: true)
+        for connection in connections { connection.releaseIdleOutput() }
+        if self.pendingOutputRelease.capacity > 4096 { self.pendingOutputRelease = [] }
     }
 
     private func flushPending() {

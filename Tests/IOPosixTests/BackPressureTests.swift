@@ -36,6 +36,40 @@ final class Firehose: ConnectionHandler {
     func connectionDidClose(_ connection: Connection, error: ConnectionError?) { self.recorder.closed(error) }
 }
 
+/// Answers every read with a 4 KiB block and remembers its connection, so a test can look at its output storage.
+final class BlockWriter: ConnectionHandler, @unchecked Sendable {
+    // @unchecked Sendable: the connection is set and used on its loop; the test reads it through `onLoop`.
+    var connection: Connection?
+    func connectionDidOpen(_ connection: Connection) { self.connection = connection }
+    func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) {
+        connection.write(ByteBuffer(bytes: [UInt8](repeating: 1, count: 4096)))
+    }
+    func connectionDidClose(_ connection: Connection, error: ConnectionError?) {}
+}
+
+@Suite("Output storage")
+struct OutputStorageTests {
+    @Test func largeOutputStorage_isKeptAfterAFlush_andReleasedOnceTheConnectionIsQuiet() async throws {
+        let writer = BlockWriter()
+        try await withServer(handler: { _ in writer }) { server, group in
+            let client = try BlockingClient(port: server.localAddress.port)
+            try client.send("x")
+            _ = try client.receive(exactly: 4096)
+            let loop = group.loops[0]
+            // Sent in full, yet kept: a busy connection fills it again on its next tick.
+            let kept = await onLoop(loop) { writer.connection.map { ($0.queuedOutputBytes, $0.bufferedCapacity) } }
+            #expect(kept?.0 == 0)
+            #expect((kept?.1 ?? 0) >= 4096)
+            // Quiet for longer than the release delay: the storage goes, so idle connections stay small.
+            #expect(await eventually {
+                await onLoop(loop) { (writer.connection?.bufferedCapacity ?? .max) <= ByteBuffer.retainedCapacity }
+            })
+            try client.send("y")
+            _ = try client.receive(exactly: 4096)
+        }
+    }
+}
+
 @Suite("Back-pressure against a peer that never reads")
 struct BackPressureTests {
     @Test func politeProducer_staysUnderTheHighWatermark_whileThePeerDoesNotRead() async throws {
