@@ -123,7 +123,7 @@ public final class SocketIONamespace: Sendable {
 
     /// Encodes `event` for this namespace once, as every send path needs it (BINARY_EVENT when binary).
     func encodeEvent(_ event: String, _ arguments: [JSONValue], id: Int? = nil) -> SocketIOEncodedPacket {
-        var text = ByteBuffer(capacity: 64)
+        var text = ByteBuffer(capacity: SocketIOEncodedPacket.typicalCapacity)
         var attachments: [ByteBuffer] = []
         SocketIOPacket.encodeEvent(namespace: self.name, name: event, arguments: arguments, id: id, into: &text, attachments: &attachments)
         return SocketIOEncodedPacket(text: text, attachments: attachments)

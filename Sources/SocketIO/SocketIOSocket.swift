@@ -180,7 +180,7 @@ public final class SocketIOSocket {
 
     func sendAck(id: Int, arguments: ArraySlice<JSONValue>) {
         guard self.isConnected else { return }
-        var text = ByteBuffer(capacity: 32)
+        var text = ByteBuffer(capacity: SocketIOEncodedPacket.typicalCapacity)
         var attachments: [ByteBuffer] = []
         SocketIOPacket.encodeAck(namespace: self.namespace.name, id: id, arguments: arguments, into: &text, attachments: &attachments)
         self.client.send(SocketIOEncodedPacket(text: text, attachments: attachments))

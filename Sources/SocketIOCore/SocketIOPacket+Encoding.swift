@@ -14,6 +14,11 @@ public struct SocketIOEncodedPacket: Hashable, Sendable {
         self.text = text
         self.attachments = attachments
     }
+
+    /// The storage to give a packet's text before encoding: room for a typical event or ack (a short name
+    /// and a few hundred bytes of arguments) in one allocation, instead of growing 32 → 64 → 128 → 256 bytes
+    /// with a copy at each step; the buffer lives only until its bytes are written out.
+    public static let typicalCapacity = 256
 }
 
 extension SocketIOPacket {
@@ -58,7 +63,7 @@ extension SocketIOPacket {
 
     /// Encodes the packet into a new buffer; see ``encode(into:attachments:)``.
     public func encode() -> SocketIOEncodedPacket {
-        var encoded = SocketIOEncodedPacket(text: ByteBuffer(capacity: 64))
+        var encoded = SocketIOEncodedPacket(text: ByteBuffer(capacity: SocketIOEncodedPacket.typicalCapacity))
         self.encode(into: &encoded.text, attachments: &encoded.attachments)
         return encoded
     }
