@@ -11,6 +11,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <openssl/hmac.h>
+#include <openssl/crypto.h>
 
 static inline long COpenSSL_SSL_CTX_set_mode(SSL_CTX *ctx, long mode) { return SSL_CTX_set_mode(ctx, mode); }
 static inline long COpenSSL_SSL_set_mode(SSL *ssl, long mode) { return SSL_set_mode(ssl, mode); }
@@ -55,4 +57,9 @@ static const uint64_t COpenSSL_SSL_OP_CIPHER_SERVER_PREFERENCE = SSL_OP_CIPHER_S
 static const uint64_t COpenSSL_SSL_OP_IGNORE_UNEXPECTED_EOF = SSL_OP_IGNORE_UNEXPECTED_EOF;
 static const int COpenSSL_TLS1_2_VERSION = TLS1_2_VERSION;
 static const int COpenSSL_TLS1_3_VERSION = TLS1_3_VERSION;
+// TLS 1.3 record layer in user space (IOTLS TLS13*): constants Swift may not import as written.
+static const int COpenSSL_EVP_CTRL_AEAD_SET_TAG = EVP_CTRL_AEAD_SET_TAG;
+static const int COpenSSL_EVP_CTRL_AEAD_GET_TAG = EVP_CTRL_AEAD_GET_TAG;
+static const int COpenSSL_SSL3_RT_HANDSHAKE = SSL3_RT_HANDSHAKE;
+static const int COpenSSL_SSL3_MT_NEWSESSION_TICKET = SSL3_MT_NEWSESSION_TICKET;
 #endif

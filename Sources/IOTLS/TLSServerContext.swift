@@ -16,6 +16,9 @@ public struct TLSServerConfiguration: Sendable, Hashable {
     /// Whether idle connections give their record buffers back (`SSL_MODE_RELEASE_BUFFERS`). Only the
     /// memory measurement in the tests turns it off.
     var releasesIdleBuffers = true
+    /// Whether TLS 1.3 sessions move to the user-space record layer after the handshake (see
+    /// ``TLSConnection``). Only tests that compare with OpenSSL's record layer turn it off.
+    var handsOffTLS13Sessions = true
 
     /// A configuration serving the given files, with `http/1.1` as the only ALPN protocol.
     /// - Parameters:
@@ -142,6 +145,10 @@ public final class TLSServerContext: SecureTransportFactory, @unchecked Sendable
             // An encrypted key would make OpenSSL prompt for a passphrase on the terminal and block;
             // a callback that supplies none makes the load fail instead.
             SSL_CTX_set_default_passwd_cb(context, refusePassphrase)
+            if configuration.handsOffTLS13Sessions {
+                // Hands each connection its application traffic secrets (never logged anywhere).
+                SSL_CTX_set_keylog_callback(context, tls13HandoffKeyLogCallback)
+            }
 
             guard SSL_CTX_use_certificate_chain_file(context, configuration.certificateChainPath) == 1 else {
                 throw TLSError.certificateChainUnreadable.withErrorQueue(
