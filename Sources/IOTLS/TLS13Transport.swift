@@ -89,6 +89,9 @@ struct TLS13Transport {
     /// The negotiated suite.
     var suite: TLS13CipherSuite { self.recordLayer.suite }
 
+    /// Records sealed under the current write key, for tests (a KeyUpdate resets it).
+    var writeSequenceNumber: UInt64 { self.recordLayer.writeSequenceNumber }
+
     /// Frees the spill buffers and zeros the keys; called when the connection is released.
     mutating func release() {
         self.partialRecord.release()

@@ -176,6 +176,11 @@ public final class TLSConnection: SecureTransport {
         self.offloaded != nil
     }
 
+    /// Records sent under the current key by the user-space record layer; nil on OpenSSL's. For tests.
+    var userSpaceWriteSequenceNumber: UInt64? {
+        self.offloaded?.writeSequenceNumber
+    }
+
     /// The negotiated protocol version (`"TLSv1.2"`, `"TLSv1.3"`), nil before the handshake completed.
     public var negotiatedProtocolVersion: String? {
         guard self.isHandshakeComplete else { return nil }
