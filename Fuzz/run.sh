@@ -12,7 +12,7 @@ set -euo pipefail
 
 usage() {
     echo "usage: Fuzz/run.sh TARGET SECONDS" >&2
-    echo "targets: WebSocketFrameFuzz HTTPRequestFuzz HTTPResponseFuzz JSONFuzz EngineIOFuzz SocketIOFuzz OpenAIFuzz CoachingFuzz" >&2
+    echo "targets: WebSocketFrameFuzz HTTPRequestFuzz HTTPResponseFuzz JSONFuzz EngineIOFuzz SocketIOFuzz OpenAIFuzz CoachingFuzz TLS13RecordFuzz" >&2
     exit 2
 }
 
@@ -49,6 +49,15 @@ case "$target" in
         partial_files=(CoachingError Model Coach ClientEvents PartialJSON TextMatching Playbook DefaultPlaybook)
         partial_dir=Coaching
         ;;
+    # The user-space TLS 1.3 record layer (keys, AEAD, records) without sockets or the OpenSSL session
+    # code: those files form one module over the COpenSSL module map (which links libssl and libcrypto).
+    TLS13RecordFuzz)
+        modules=(IOCore)
+        partial_name=TLS13Pure
+        partial_files=(TLSError TLS13KeySchedule TLS13AEAD TLS13RecordLayer)
+        partial_dir=IOTLS
+        extra_flags=(-I Sources/COpenSSL)
+        ;;
     *) usage ;;
 esac
 
@@ -66,6 +75,7 @@ flags=(
     -enable-upcoming-feature MemberImportVisibility
     -I "$out"
     -use-ld=lld  # gold warns about every ASan symbol it cannot export; lld links cleanly
+    ${extra_flags[@]+"${extra_flags[@]}"}
 )
 
 objects=()
