@@ -156,6 +156,25 @@ import Glibc
         }
     }
 
+    @Test func tinySendBuffer_splitsRecordsAcrossSends_andTheRetriedWritesKeepTheStreamIntact() throws {
+        let sockets = try SocketPair()
+        // A 4 KiB send buffer (the kernel doubles it) makes a Unix socket take a 16 KiB record in pieces
+        // of about 4 KB, so the unsent tail of a record is kept and the caller's retry finishes it. (TCP
+        // over loopback queues a whole record whenever it has any room, so it never splits one.)
+        var size: Int32 = 4096
+        setsockopt(sockets.second, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        let pair = try ConnectedPair(
+            client: self.fixtures.clientContext(), server: self.fixtures.serverContext(), sockets: sockets
+        )
+        #expect(pair.server.usesUserSpaceRecordLayer)
+        var generator = SeededGenerator(seed: 21)
+        let payload = (0..<(1 << 20)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        let (atServer, atClient, senders) = try pair.exchange(payload)
+        #expect(atServer == payload)
+        #expect(atClient == payload.reversed())
+        #expect(senders[1].writeSizes.max()! <= 16384)
+    }
+
     @Test func tamperedRecord_failsTheServerRead_andTheClientReceivesAFatalAlert() throws {
         let pair = try ConnectedPair(client: self.fixtures.clientContext(), server: self.fixtures.serverContext())
         // Take in the session tickets so the alert is the next thing the client reads.
