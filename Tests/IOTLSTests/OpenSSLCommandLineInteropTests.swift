@@ -144,11 +144,11 @@ import Glibc
         #expect(output.contains("Protocol version: TLSv1.2"))
     }
 
-    /// The server picks ChaCha20-Poly1305 when the client offers it (its idle connections hold less memory:
-    /// `SSLContextSettings.tls13ServerCipherSuites`), even when the client prefers AES, and AES-128-GCM otherwise.
+    /// The server's order decides (`SSLContextSettings.tls13ServerCipherSuites`), not the client's: AES-128-GCM
+    /// when offered, then ChaCha20-Poly1305 before AES-256-GCM.
     @Test(arguments: [
-        ("TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256"),
-        ("TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256"),
+        ("TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256"),
+        ("TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256"),
     ])
     func sClient_tls13Suites_serverOrderDecides(offered: String, expected: String) throws {
         let listener = try TCPListener()
