@@ -18,74 +18,15 @@ import Glibc
         self.fixtures = try CertificateFixtures.shared.get()
     }
 
-    /// A running `openssl s_client` with its stdin held open.
-    final class CommandLineClient {
-        let process = Process()
-        let input = Pipe()
-        let output = Pipe()
-
-        init(_ arguments: [String]) throws {
-            self.process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            self.process.arguments = ["s_client"] + arguments
-            self.process.standardInput = self.input
-            self.process.standardOutput = self.output
-            self.process.standardError = self.output
-            try self.process.run()
-        }
-
-        func send(_ text: String) {
-            self.input.fileHandleForWriting.write(Data(text.utf8))
-        }
-
-        /// Waits (bounded) for the process to exit, killing it if needed, and returns its output.
-        func finish(timeout: Duration = .seconds(10)) -> (status: Int32, output: String) {
-            let clock = ContinuousClock()
-            let deadline = clock.now + timeout
-            while self.process.isRunning && clock.now < deadline {
-                usleep(10_000)
-            }
-            if self.process.isRunning {
-                self.process.terminate()
-            }
-            try? self.input.fileHandleForWriting.close()
-            self.process.waitUntilExit()
-            let data = self.output.fileHandleForReading.readDataToEndOfFile()
-            return (self.process.terminationStatus, String(decoding: data, as: UTF8.self))
-        }
-    }
-
-    /// Accepts one connection on `listener` and runs the server handshake on it.
-    func acceptAndHandshake(
-        _ listener: TCPListener,
-        context: TLSServerContext
-    ) throws -> (fd: Int32, connection: TLSConnection, result: SecureTransportResult) {
-        guard let fd = listener.accept(timeoutMilliseconds: 10_000) else {
-            throw FixtureError("s_client did not connect")
-        }
-        let connection = try context.makeConnection(fileDescriptor: fd)
-        var result = SecureTransportResult.wantRead
-        try pump([
-            {
-                result = connection.handshake()
-                switch result {
-                case .wantRead: return .waiting(fileDescriptor: fd, events: Int16(POLLIN))
-                case .wantWrite: return .waiting(fileDescriptor: fd, events: Int16(POLLOUT))
-                default: return .finished
-                }
-            }
-        ])
-        return (fd, connection, result)
-    }
-
     @Test func sClient_withALPNAndTheTestCA_handshakesAndExchangesData() throws {
         let listener = try TCPListener()
         let context = try self.fixtures.serverContext()
-        let client = try CommandLineClient([
+        let client = try ChildProcess.sClient([
             "-connect", "127.0.0.1:\(listener.port)", "-servername", "localhost",
             "-CAfile", self.fixtures.ca.certificate, "-verify_return_error", "-verify_hostname", "localhost",
             "-alpn", "h2,http/1.1",
         ])
-        let (fd, connection, result) = try self.acceptAndHandshake(listener, context: context)
+        let (fd, connection, result) = try acceptAndHandshake(listener, context: context)
         defer { close(fd) }
         #expect(result == .done(0))
         #expect(connection.negotiatedApplicationProtocol == "http/1.1")
@@ -111,10 +52,10 @@ import Glibc
         let listener = try TCPListener()
         let context = try self.fixtures.serverContext()
         // TLS 1.1 needs security level 0 in OpenSSL 3; the ClientHello then really says 1.1.
-        let client = try CommandLineClient([
+        let client = try ChildProcess.sClient([
             "-connect", "127.0.0.1:\(listener.port)", "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0",
         ])
-        let (fd, _, result) = try self.acceptAndHandshake(listener, context: context)
+        let (fd, _, result) = try acceptAndHandshake(listener, context: context)
         close(fd)
         guard case .failed(let error) = result else {
             Issue.record("expected the handshake to fail, got \(result)")
@@ -131,11 +72,11 @@ import Glibc
     @Test func sClient_offeringOnlyTLS12_isAccepted() throws {
         let listener = try TCPListener()
         let context = try self.fixtures.serverContext()
-        let client = try CommandLineClient([
+        let client = try ChildProcess.sClient([
             "-connect", "127.0.0.1:\(listener.port)", "-tls1_2", "-CAfile", self.fixtures.ca.certificate,
             "-verify_return_error", "-brief",
         ])
-        let (fd, connection, result) = try self.acceptAndHandshake(listener, context: context)
+        let (fd, connection, result) = try acceptAndHandshake(listener, context: context)
         defer { close(fd) }
         #expect(result == .done(0))
         #expect(connection.negotiatedProtocolVersion == "TLSv1.2")
@@ -153,11 +94,11 @@ import Glibc
     func sClient_tls13Suites_serverOrderDecides(offered: String, expected: String) throws {
         let listener = try TCPListener()
         let context = try self.fixtures.serverContext()
-        let client = try CommandLineClient([
+        let client = try ChildProcess.sClient([
             "-connect", "127.0.0.1:\(listener.port)", "-tls1_3", "-ciphersuites", offered,
             "-CAfile", self.fixtures.ca.certificate, "-verify_return_error", "-brief",
         ])
-        let (fd, connection, result) = try self.acceptAndHandshake(listener, context: context)
+        let (fd, connection, result) = try acceptAndHandshake(listener, context: context)
         defer { close(fd) }
         #expect(result == .done(0))
         #expect(connection.negotiatedCipherSuite == expected)

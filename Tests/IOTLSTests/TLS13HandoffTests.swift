@@ -65,58 +65,14 @@ import Glibc
         }
     }
 
-    /// Accepts one connection and completes the server handshake.
-    func acceptAndHandshake(_ listener: TCPListener, context: TLSServerContext) throws -> (Int32, TLSConnection) {
-        guard let fd = listener.accept(timeoutMilliseconds: 10_000) else { throw FixtureError("no client connected") }
-        let connection = try context.makeConnection(fileDescriptor: fd)
-        var result = SecureTransportResult.wantRead
-        try pump([
-            {
-                result = connection.handshake()
-                switch result {
-                case .wantRead: return .waiting(fileDescriptor: fd, events: Int16(POLLIN))
-                case .wantWrite: return .waiting(fileDescriptor: fd, events: Int16(POLLOUT))
-                default: return .finished
-                }
-            }
-        ])
+    /// Accepts one connection and completes the server handshake, which must succeed.
+    func acceptAndCompleteHandshake(_ listener: TCPListener, context: TLSServerContext) throws -> (Int32, TLSConnection) {
+        let (fd, connection, result) = try acceptAndHandshake(listener, context: context)
         guard result == .done(0) else {
             close(fd)
             throw FixtureError("server handshake ended with \(result)")
         }
         return (fd, connection)
-    }
-
-    /// Runs `executable` with `arguments`, stdout and stderr together.
-    final class Child {
-        let process = Process()
-        let input = Pipe()
-        let output = Pipe()
-
-        init(_ executable: String, _ arguments: [String]) throws {
-            self.process.executableURL = URL(fileURLWithPath: executable)
-            self.process.arguments = arguments
-            self.process.standardInput = self.input
-            self.process.standardOutput = self.output
-            self.process.standardError = self.output
-            try self.process.run()
-        }
-
-        func send(_ text: String) {
-            self.input.fileHandleForWriting.write(Data(text.utf8))
-        }
-
-        /// Waits up to `timeout` for the exit (then kills it) and returns the status and output.
-        func finish(timeout: Duration = .seconds(20)) -> (status: Int32, output: String) {
-            let clock = ContinuousClock()
-            let deadline = clock.now + timeout
-            while self.process.isRunning && clock.now < deadline { usleep(10_000) }
-            if self.process.isRunning { self.process.terminate() }
-            try? self.input.fileHandleForWriting.close()
-            self.process.waitUntilExit()
-            let data = self.output.fileHandleForReading.readDataToEndOfFile()
-            return (self.process.terminationStatus, String(decoding: data, as: UTF8.self))
-        }
     }
 
     // MARK: Our own client
@@ -242,8 +198,8 @@ import Glibc
             tls.unwrap()  # sends close_notify and waits for the server's
             print("ECHO OK", version, cipher)
             """
-        let child = try Child("/usr/bin/python3", ["-c", script, "\(listener.port)", self.fixtures.ca.certificate])
-        let (fd, connection) = try self.acceptAndHandshake(listener, context: self.fixtures.serverContext())
+        let child = try ChildProcess("/usr/bin/python3", ["-c", script, "\(listener.port)", self.fixtures.ca.certificate])
+        let (fd, connection) = try self.acceptAndCompleteHandshake(listener, context: self.fixtures.serverContext())
         defer { close(fd) }
         #expect(connection.usesUserSpaceRecordLayer)
         let echo = EchoServer(connection, fileDescriptor: fd)
@@ -259,11 +215,11 @@ import Glibc
     @Test(arguments: TLS13CipherSuite.allCases)
     func sClient_keyUpdatesBothWays_keepTheSessionWorking(suite: TLS13CipherSuite) throws {
         let listener = try TCPListener()
-        let child = try Child("/usr/bin/openssl", [
+        let child = try ChildProcess("/usr/bin/openssl", [
             "s_client", "-connect", "127.0.0.1:\(listener.port)", "-tls1_3", "-ciphersuites", suite.name,
             "-CAfile", self.fixtures.ca.certificate, "-verify_return_error", "-servername", "localhost",
         ])
-        let (fd, connection) = try self.acceptAndHandshake(listener, context: self.fixtures.serverContext())
+        let (fd, connection) = try self.acceptAndCompleteHandshake(listener, context: self.fixtures.serverContext())
         defer { close(fd) }
         #expect(connection.usesUserSpaceRecordLayer)
         #expect(connection.negotiatedCipherSuite == suite.name)
