@@ -91,19 +91,7 @@ enum TLS13AEAD {
         body: UnsafeMutableRawBufferPointer,
         tag: UnsafeMutableRawPointer
     ) -> Bool {
-        guard let context = TLS13ThreadResources.current.context(for: suite) else { return false }
-        var outputLength: Int32 = 0
-        let body8 = body.baseAddress?.assumingMemoryBound(to: UInt8.self)
-        let succeeded =
-            EVP_CipherInit_ex(context, nil, nil, Self.bytes(key.baseAddress), Self.bytes(nonce), 1) == 1
-            && EVP_CipherUpdate(context, nil, &outputLength, Self.bytes(header), Int32(TLS13Record.headerLength)) == 1
-            && (body.isEmpty
-                || (EVP_CipherUpdate(context, body8, &outputLength, body8, Int32(body.count)) == 1
-                    && Int(outputLength) == body.count))
-            && EVP_CipherFinal_ex(context, body8, &outputLength) == 1
-            && EVP_CIPHER_CTX_ctrl(context, COpenSSL_EVP_CTRL_AEAD_GET_TAG, Int32(TLS13Record.tagLength), tag) == 1
-        if !succeeded { OpenSSLErrorQueue.clear() }
-        return succeeded
+        Self.run(encrypting: true, suite: suite, key: key, nonce: nonce, header: header, body: body, tag: tag)
     }
 
     /// Decrypts `body` in place if `tag` authenticates it and `header`.
@@ -119,17 +107,34 @@ enum TLS13AEAD {
         body: UnsafeMutableRawBufferPointer,
         tag: UnsafeMutableRawPointer
     ) -> Bool {
+        Self.run(encrypting: false, suite: suite, key: key, nonce: nonce, header: header, body: body, tag: tag)
+    }
+
+    /// One AEAD pass over `body` in place with `header` as additional data. Encrypting, the tag is read
+    /// out at the end; decrypting, it is set before the data and `EVP_CipherFinal_ex` fails unless it
+    /// authenticates everything.
+    private static func run(
+        encrypting: Bool,
+        suite: TLS13CipherSuite,
+        key: UnsafeRawBufferPointer,
+        nonce: UnsafeRawPointer,
+        header: UnsafeRawPointer,
+        body: UnsafeMutableRawBufferPointer,
+        tag: UnsafeMutableRawPointer
+    ) -> Bool {
         guard let context = TLS13ThreadResources.current.context(for: suite) else { return false }
         var outputLength: Int32 = 0
         let body8 = body.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        let tagLength = Int32(TLS13Record.tagLength)
         let succeeded =
-            EVP_CipherInit_ex(context, nil, nil, Self.bytes(key.baseAddress), Self.bytes(nonce), 0) == 1
-            && EVP_CIPHER_CTX_ctrl(context, COpenSSL_EVP_CTRL_AEAD_SET_TAG, Int32(TLS13Record.tagLength), tag) == 1
+            EVP_CipherInit_ex(context, nil, nil, Self.bytes(key.baseAddress), Self.bytes(nonce), encrypting ? 1 : 0) == 1
+            && (encrypting || EVP_CIPHER_CTX_ctrl(context, COpenSSL_EVP_CTRL_AEAD_SET_TAG, tagLength, tag) == 1)
             && EVP_CipherUpdate(context, nil, &outputLength, Self.bytes(header), Int32(TLS13Record.headerLength)) == 1
             && (body.isEmpty
                 || (EVP_CipherUpdate(context, body8, &outputLength, body8, Int32(body.count)) == 1
                     && Int(outputLength) == body.count))
             && EVP_CipherFinal_ex(context, body8, &outputLength) == 1
+            && (!encrypting || EVP_CIPHER_CTX_ctrl(context, COpenSSL_EVP_CTRL_AEAD_GET_TAG, tagLength, tag) == 1)
         if !succeeded { OpenSSLErrorQueue.clear() }
         return succeeded
     }
