@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Replays an example call session from protocol/examples against a running Earpiece server.
 
-    python3 scripts/simulate_call.py [--url http://localhost:3000] [--api-key KEY] [--speed 10]
+    python3 scripts/simulate_call.py [--url http://localhost:3000] [--api-key KEY] [--speed 4]
                                      [--transport websocket|polling|upgrade] [--quiet] [protocol/examples/X.json]
 
 It connects with a real Socket.IO client (python-socketio), runs the session as protocol/README.md
@@ -401,7 +401,13 @@ class SessionRunner:
             if "warmupSeconds" in start:
                 start["warmupSeconds"] = min(3600, max(0, round(start["warmupSeconds"] / self.speed)))
             if "intervalSeconds" in start:
-                start["intervalSeconds"] = min(600, max(5, round(start["intervalSeconds"] / self.speed)))
+                wanted = start["intervalSeconds"] / self.speed
+                start["intervalSeconds"] = min(600, max(5, round(wanted)))
+                if wanted < 5 and self.out is not None:
+                    self.out(f"note: {example['intervalSeconds']} s / {self.speed:g} = {wanted:g} s is below the protocol's "
+                             f"5 s minimum interval, so the server makes fewer tips than the example expects; "
+                             f"use --speed {example['intervalSeconds'] // 5} or less, or a server with "
+                             f"COACHING_TIME_SCALE=1/speed and --server-scaled")
         ack = self.client.call("START_CONVERSATION", start)
         if not isinstance(ack, dict) or ack.get("ok") is not True:
             self.fail(f"START_CONVERSATION refused: {ack}")
@@ -538,7 +544,9 @@ def main(argv=None):
     parser.add_argument("example", nargs="?", default=str(DEFAULT_EXAMPLE), help="an example session (JSON)")
     parser.add_argument("--url", default="http://localhost:3000")
     parser.add_argument("--api-key", default=os.environ.get("BACKEND_API_KEY", "dev-key").split(",")[0].strip())
-    parser.add_argument("--speed", type=float, default=10.0, help="replay N times faster (divides every atMs)")
+    # 4: the fastest at which the examples' 30 s interval stays above the protocol's 5 s minimum against a server
+    # running at real time (a faster replay needs COACHING_TIME_SCALE on the server and --server-scaled).
+    parser.add_argument("--speed", type=float, default=4.0, help="replay N times faster (divides every atMs)")
     parser.add_argument("--transport", choices=("websocket", "polling", "upgrade"), default="websocket")
     parser.add_argument("--quiet", action="store_true", help="do not print the transcript lines sent")
     parser.add_argument("--server-scaled", action="store_true",
