@@ -17,17 +17,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20.0) -> None:
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20.0, output=None) -> None:
+    """Waits until `process` listens on `port`; `output()` (default: its stderr) explains an early exit or a timeout."""
+    def explain():
+        return output() if output else process.stderr.read().decode(errors="replace")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited early with {process.returncode}: {process.stderr.read().decode(errors='replace')}")
+            raise RuntimeError(f"server exited early with {process.returncode}: {explain()}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
         except OSError:
             time.sleep(0.05)
-    raise TimeoutError(f"server did not listen on {port}")
+    raise TimeoutError(f"server did not listen on {port}" + (f": {output()}" if output else ""))
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 15.0) -> None:
+    """Terminates `process` if it still runs, and kills it if it does not exit within `timeout`."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 class Server:
@@ -37,12 +52,7 @@ class Server:
         wait_for_port(port, self.process)
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 @pytest.fixture(scope="session")

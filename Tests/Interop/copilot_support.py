@@ -9,12 +9,10 @@ import json
 import os
 import pathlib
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.error
 import urllib.request
 
@@ -25,11 +23,11 @@ from referencing import Registry, Resource
 REPOSITORY = pathlib.Path(__file__).resolve().parent.parent.parent
 SCHEMAS = REPOSITORY / "protocol" / "schemas"
 EXAMPLES = REPOSITORY / "protocol" / "examples"
-BIN_DIR = os.environ.get("EARPIECE_BIN_DIR", str(REPOSITORY / ".build" / "debug"))
 
 sys.path.insert(0, str(REPOSITORY / "scripts"))
 # The simulator is a script, not a package; its client and runner are re-exported for the tests.
 from simulate_call import ConnectRefused, CopilotClient, SessionRunner, load_example  # noqa: E402,F401
+from conftest import BIN_DIR, free_port, stop_process, wait_for_port  # noqa: E402
 
 API_KEY = "test-key-alpha-0123456789"
 OTHER_KEY = "test-key-beta-0123456789"
@@ -110,12 +108,6 @@ class SchemaChecker:
 # --------------------------------------------------------------------------- the server
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class EarpieceServer:
     """`earpiece serve` on a free loopback port with the given environment; its log goes to a file
     (a pipe could fill up and block a chatty server)."""
@@ -139,16 +131,7 @@ class EarpieceServer:
         return f"http://127.0.0.1:{self.port}"
 
     def wait_ready(self, timeout=20.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"earpiece serve exited early with {self.process.returncode}: {self.output()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise TimeoutError(f"earpiece serve did not listen on {self.port}: {self.output()}")
+        wait_for_port(self.port, self.process, timeout, output=self.output)
 
     def output(self, limit=4000):
         self.log.flush()
@@ -159,13 +142,7 @@ class EarpieceServer:
         return self.process.poll() is None
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.log.close()
         try:
             os.unlink(self.log.name)
