@@ -106,7 +106,6 @@ public actor Conversation {
     private var phase = Phase.active
     private var client: (any ConversationClient)?
     private let startedAt = ContinuousClock.now
-    private var endedAt: ContinuousClock.Instant?
     private var summaryEvent: ServerEvent?
     /// Clients that asked for the summary (a retried END_CONVERSATION) before it was ready.
     private var summaryWaiters: [any ConversationClient] = []
@@ -545,7 +544,6 @@ public actor Conversation {
     func finish(reason: EndReason) {
         if case .ended = self.phase { return }
         self.phase = .ended(reason)
-        self.endedAt = .now
         for timer in [self.tickTimer, self.graceTimer, self.idleTimer] { timer?.cancel() }
         self.tickTimer = nil
         self.graceTimer = nil
