@@ -235,6 +235,8 @@ public struct Playbook: Sendable {
         let discoveryValues = try reader.array(root, "discovery", at: "", minimumCount: 1, maximumCount: 64)
         var discovery: [DiscoveryTopic] = []
         var discoveryIDs: [String: String] = [:]
+        // Each topic's `implies` ids, resolved to indices once every topic is known.
+        var impliedIDs: [[String]] = []
         for (index, value) in discoveryValues.enumerated() {
             let location = "discovery[\(index)]"
             let object = try reader.object(value, at: location)
@@ -256,23 +258,23 @@ public struct Playbook: Sendable {
                 )
                 try addPhrases(mentioned, group: .discoveryMentioned, index: index, at: "\(location).mentioned")
             }
-            let implies =
+            impliedIDs.append(
                 object["implies"] == nil
-                ? [] : try reader.strings(object, "implies", at: location, maximumLength: 64, maximumCount: 64)
+                    ? [] : try reader.strings(object, "implies", at: location, maximumLength: 64, maximumCount: 64)
+            )
             discovery.append(
                 DiscoveryTopic(
                     id: id,
                     topic: try reader.string(object, "topic", at: location, maximumLength: 60),
                     tip: try reader.tipTemplate(object, at: location, optionsKey: "options", requireFollowUps: true),
-                    implies: implies.map { _ in 0 },
-                    impliedIDs: implies
+                    implies: []
                 )
             )
         }
         // `implies` names other topics: resolve the ids now that all are known.
         for index in discovery.indices {
             var resolved: [Int] = []
-            for (offset, id) in discovery[index].impliedIDs.enumerated() {
+            for (offset, id) in impliedIDs[index].enumerated() {
                 guard let target = discovery.firstIndex(where: { $0.id == id }), target != index else {
                     throw PlaybookError(
                         .invalidValue,
@@ -449,7 +451,6 @@ struct DiscoveryTopic: Sendable {
     var tip: TipTemplate
     /// Topics this one covers too once discussed (asking about impact means the pain is known).
     var implies: [Int]
-    var impliedIDs: [String]
 
     var ruleID: String { "discovery.\(self.id)" }
 }
