@@ -412,8 +412,8 @@ enum CoachingPrompts {
     static func talkLine(_ stats: TranscriptStats) -> String {
         let ratio = stats.talkRatio
         let basis = stats.allTimed ? "speaking time" : "words"
-        let agent = Int((ratio.agent * 100).rounded())
-        let customer = Int((ratio.customer * 100).rounded())
+        let agent = CallFacts.percent(ratio.agent)
+        let customer = CallFacts.percent(ratio.customer)
         return "Talk ratio so far: agent \(agent)%, customer \(customer)% (by \(basis)); segments: \(stats.segments)\n"
     }
 
