@@ -37,6 +37,15 @@ enum PlaybookFixture {
         root[key] = .object(object)
     }
 
+    /// Replaces trigger `index` of objection category `category` with `value`.
+    static func setTrigger(_ root: inout JSONObject, category: Int, index: Int, to value: JSONValue) throws {
+        try Self.editElement(&root, "objections", category) { object in
+            var triggers = try #require(object["triggers"]?.arrayValue)
+            triggers[index] = value
+            object["triggers"] = .array(triggers)
+        }
+    }
+
     /// Writes `bytes` to a new temporary file and returns its path; the caller removes it.
     static func write(_ bytes: [UInt8]) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("playbook-\(UUID().uuidString).json")
@@ -183,31 +192,19 @@ struct PlaybookTests {
             (
                 "trigger not a string", .wrongType, "objections[0].triggers[2]",
                 { root in
-                    try PlaybookFixture.editElement(&root, "objections", 0) { object in
-                        var triggers = object["triggers"]!.arrayValue!
-                        triggers[2] = 42
-                        object["triggers"] = .array(triggers)
-                    }
+                    try PlaybookFixture.setTrigger(&root, category: 0, index: 2, to: 42)
                 }
             ),
             (
                 "blank trigger", .emptyValue, "objections[0].triggers[0]",
                 { root in
-                    try PlaybookFixture.editElement(&root, "objections", 0) { object in
-                        var triggers = object["triggers"]!.arrayValue!
-                        triggers[0] = "   "
-                        object["triggers"] = .array(triggers)
-                    }
+                    try PlaybookFixture.setTrigger(&root, category: 0, index: 0, to: "   ")
                 }
             ),
             (
                 "trigger starting with punctuation", .invalidPhrase, "objections[0].triggers[0]",
                 { root in
-                    try PlaybookFixture.editElement(&root, "objections", 0) { object in
-                        var triggers = object["triggers"]!.arrayValue!
-                        triggers[0] = "...too much"
-                        object["triggers"] = .array(triggers)
-                    }
+                    try PlaybookFixture.setTrigger(&root, category: 0, index: 0, to: "...too much")
                 }
             ),
             (
@@ -225,11 +222,7 @@ struct PlaybookTests {
             (
                 "trigger in two categories", .duplicatePhrase, "objections[1].triggers[0]",
                 { root in
-                    try PlaybookFixture.editElement(&root, "objections", 1) { object in
-                        var triggers = object["triggers"]!.arrayValue!
-                        triggers[0] = "Too Expensive"
-                        object["triggers"] = .array(triggers)
-                    }
+                    try PlaybookFixture.setTrigger(&root, category: 1, index: 0, to: "Too Expensive")
                 }
             ),
             (
