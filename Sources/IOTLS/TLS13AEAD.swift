@@ -78,65 +78,45 @@ final class TLS13ThreadResources {
     }
 }
 
-/// The AEAD operations of the record layer over OpenSSL's EVP interface (RFC 8446 5.2): the 5-byte record
+/// The AEAD operation of the record layer over OpenSSL's EVP interface (RFC 8446 5.2): the 5-byte record
 /// header is the additional data, the nonce is 12 bytes and the tag 16.
 enum TLS13AEAD {
-    /// Encrypts `body` in place and writes the 16-byte tag to `tag`.
-    /// - Returns: false if OpenSSL failed (the output must then not be sent).
-    static func seal(
-        suite: TLS13CipherSuite,
-        key: UnsafeRawBufferPointer,
-        nonce: UnsafeRawPointer,
-        header: UnsafeRawPointer,
-        body: UnsafeMutableRawBufferPointer,
-        tag: UnsafeMutableRawPointer
-    ) -> Bool {
-        Self.run(encrypting: true, suite: suite, key: key, nonce: nonce, header: header, body: body, tag: tag)
-    }
-
-    /// Decrypts `body` in place if `tag` authenticates it and `header`.
+    /// One AEAD pass over `body` in place under `keys` and the nonce for `sequenceNumber`, with `header`
+    /// as additional data.
     ///
-    /// The plaintext is written into `body` before the tag is checked; on false the caller must treat
-    /// every byte of `body` as garbage and never pass it on.
-    /// - Returns: false if the record is not authentic (or OpenSSL failed).
-    static func open(
-        suite: TLS13CipherSuite,
-        key: UnsafeRawBufferPointer,
-        nonce: UnsafeRawPointer,
-        header: UnsafeRawPointer,
-        body: UnsafeMutableRawBufferPointer,
-        tag: UnsafeMutableRawPointer
-    ) -> Bool {
-        Self.run(encrypting: false, suite: suite, key: key, nonce: nonce, header: header, body: body, tag: tag)
-    }
-
-    /// One AEAD pass over `body` in place with `header` as additional data. Encrypting, the tag is read
-    /// out at the end; decrypting, it is set before the data and `EVP_CipherFinal_ex` fails unless it
-    /// authenticates everything.
-    private static func run(
+    /// Encrypting (sealing), the 16-byte tag is written to `tag` at the end. Decrypting (opening), `tag`
+    /// is set before the data and `EVP_CipherFinal_ex` fails unless it authenticates `body` and `header`;
+    /// the plaintext is written into `body` before that check, so on false the caller must treat every
+    /// byte of `body` as garbage and never pass it on.
+    /// - Returns: false if the record is not authentic or OpenSSL failed (sealed output must then not be sent).
+    static func run(
         encrypting: Bool,
         suite: TLS13CipherSuite,
-        key: UnsafeRawBufferPointer,
-        nonce: UnsafeRawPointer,
+        keys: TLS13TrafficKeys,
+        sequenceNumber: UInt64,
         header: UnsafeRawPointer,
         body: UnsafeMutableRawBufferPointer,
         tag: UnsafeMutableRawPointer
     ) -> Bool {
         guard let context = TLS13ThreadResources.current.context(for: suite) else { return false }
-        var outputLength: Int32 = 0
-        let body8 = body.baseAddress?.assumingMemoryBound(to: UInt8.self)
-        let tagLength = Int32(TLS13Record.tagLength)
-        let succeeded =
-            EVP_CipherInit_ex(context, nil, nil, Self.bytes(key.baseAddress), Self.bytes(nonce), encrypting ? 1 : 0) == 1
-            && (encrypting || EVP_CIPHER_CTX_ctrl(context, COpenSSL_EVP_CTRL_AEAD_SET_TAG, tagLength, tag) == 1)
-            && EVP_CipherUpdate(context, nil, &outputLength, Self.bytes(header), Int32(TLS13Record.headerLength)) == 1
-            && (body.isEmpty
-                || (EVP_CipherUpdate(context, body8, &outputLength, body8, Int32(body.count)) == 1
-                    && Int(outputLength) == body.count))
-            && EVP_CipherFinal_ex(context, body8, &outputLength) == 1
-            && (!encrypting || EVP_CIPHER_CTX_ctrl(context, COpenSSL_EVP_CTRL_AEAD_GET_TAG, tagLength, tag) == 1)
-        if !succeeded { OpenSSLErrorQueue.clear() }
-        return succeeded
+        return keys.withKey(suite: suite) { key in
+            keys.withNonce(sequenceNumber: sequenceNumber) { nonce in
+                var outputLength: Int32 = 0
+                let body8 = body.baseAddress?.assumingMemoryBound(to: UInt8.self)
+                let tagLength = Int32(TLS13Record.tagLength)
+                let succeeded =
+                    EVP_CipherInit_ex(context, nil, nil, Self.bytes(key.baseAddress), Self.bytes(nonce), encrypting ? 1 : 0) == 1
+                    && (encrypting || EVP_CIPHER_CTX_ctrl(context, COpenSSL_EVP_CTRL_AEAD_SET_TAG, tagLength, tag) == 1)
+                    && EVP_CipherUpdate(context, nil, &outputLength, Self.bytes(header), Int32(TLS13Record.headerLength)) == 1
+                    && (body.isEmpty
+                        || (EVP_CipherUpdate(context, body8, &outputLength, body8, Int32(body.count)) == 1
+                            && Int(outputLength) == body.count))
+                    && EVP_CipherFinal_ex(context, body8, &outputLength) == 1
+                    && (!encrypting || EVP_CIPHER_CTX_ctrl(context, COpenSSL_EVP_CTRL_AEAD_GET_TAG, tagLength, tag) == 1)
+                if !succeeded { OpenSSLErrorQueue.clear() }
+                return succeeded
+            }
+        }
     }
 
     @inline(__always)

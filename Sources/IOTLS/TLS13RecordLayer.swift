@@ -187,14 +187,10 @@ struct TLS13RecordLayer {
         let bodyLength = length - TLS13Record.headerLength - TLS13Record.tagLength
         let base = record.baseAddress!
         let body = UnsafeMutableRawBufferPointer(start: base + TLS13Record.headerLength, count: bodyLength)
-        let authentic = self.readKeys.withKey(suite: self.suite) { key in
-            self.readKeys.withNonce(sequenceNumber: self.readSequenceNumber) { nonce in
-                TLS13AEAD.open(
-                    suite: self.suite, key: key, nonce: nonce, header: UnsafeRawPointer(base), body: body,
-                    tag: base + TLS13Record.headerLength + bodyLength
-                )
-            }
-        }
+        let authentic = TLS13AEAD.run(
+            encrypting: false, suite: self.suite, keys: self.readKeys, sequenceNumber: self.readSequenceNumber,
+            header: UnsafeRawPointer(base), body: body, tag: base + TLS13Record.headerLength + bodyLength
+        )
         guard authentic else { throw .badRecordMAC }
         self.readSequenceNumber &+= 1
         // TLSInnerPlaintext: content, then the content type, then zero padding. The type is the last
@@ -267,14 +263,10 @@ struct TLS13RecordLayer {
             body.baseAddress!.copyMemory(from: source, byteCount: plaintext.count)
         }
         body[plaintext.count] = contentType
-        let sealed = self.writeKeys.withKey(suite: self.suite) { key in
-            self.writeKeys.withNonce(sequenceNumber: self.writeSequenceNumber) { nonce in
-                TLS13AEAD.seal(
-                    suite: self.suite, key: key, nonce: nonce, header: UnsafeRawPointer(base), body: body,
-                    tag: base + TLS13Record.headerLength + bodyLength
-                )
-            }
-        }
+        let sealed = TLS13AEAD.run(
+            encrypting: true, suite: self.suite, keys: self.writeKeys, sequenceNumber: self.writeSequenceNumber,
+            header: UnsafeRawPointer(base), body: body, tag: base + TLS13Record.headerLength + bodyLength
+        )
         guard sealed else { throw .cryptoFailure }
         self.writeSequenceNumber &+= 1
         return length
