@@ -61,6 +61,10 @@ struct TLS13SpillBuffer {
 struct TLS13Transport {
     /// The socket; owned by the event loop, never closed here.
     let fileDescriptor: Int32
+    /// The protocol ALPN agreed, kept from the handshake for ``TLSConnection/negotiatedApplicationProtocol``.
+    let applicationProtocol: String?
+    /// The SNI host name the client sent, kept from the handshake for ``TLSConnection/serverName``.
+    let serverName: String?
     /// Keys, sequence numbers and record protection.
     private var recordLayer: TLS13RecordLayer
     /// The start of a record whose rest has not arrived yet.
@@ -80,10 +84,12 @@ struct TLS13Transport {
     /// Set once close_notify was sent (or given up on), so ``shutdown()`` runs once and writes stop.
     private var hasSentCloseNotify = false
 
-    /// A transport over `fileDescriptor` with the given record protection.
-    init(fileDescriptor: Int32, recordLayer: TLS13RecordLayer) {
+    /// A transport over `fileDescriptor` with the given record protection and what the handshake agreed.
+    init(fileDescriptor: Int32, recordLayer: TLS13RecordLayer, applicationProtocol: String?, serverName: String?) {
         self.fileDescriptor = fileDescriptor
         self.recordLayer = recordLayer
+        self.applicationProtocol = applicationProtocol
+        self.serverName = serverName
     }
 
     /// The negotiated suite.
@@ -212,11 +218,9 @@ struct TLS13Transport {
             case EINTR: continue
             case EAGAIN, EWOULDBLOCK: return .wantRead
             case ECONNRESET, EPIPE:
-                self.failure = .reset(String(cString: strerror(errno)))
-                return .failed(self.failure!)
+                return self.failAndReport(.reset(String(cString: strerror(errno))))
             case let code:
-                self.failure = .io(IOError(errno: code, syscall: "recv"))
-                return .failed(self.failure!)
+                return self.failAndReport(.io(IOError(errno: code, syscall: "recv")))
             }
         }
     }

@@ -37,8 +37,6 @@ public final class TLSConnection: SecureTransport {
     /// What the key log and message callbacks collect during a server handshake for the hand-off;
     /// zeroed and dropped once the handshake completed.
     fileprivate var handoff: TLS13Handoff?
-    /// Facts about the session kept across the hand-off, which the `SSL` would otherwise answer.
-    private var negotiated: (applicationProtocol: String?, serverName: String?)? = nil
     /// Whether this end verifies the peer (client) or presents a certificate (server).
     public let isClient: Bool
     /// Set once OpenSSL reported a fatal error; the session must not be used, not even for close_notify.
@@ -157,7 +155,7 @@ public final class TLSConnection: SecureTransport {
 
     /// The protocol agreed through ALPN, or nil when either side did not offer one or there was no overlap.
     public var negotiatedApplicationProtocol: String? {
-        if let negotiated = self.negotiated { return negotiated.applicationProtocol }
+        if let offloaded = self.offloaded { return offloaded.applicationProtocol }
         guard let ssl = self.ssl else { return nil }
         var data: UnsafePointer<UInt8>? = nil
         var length: UInt32 = 0
@@ -182,7 +180,7 @@ public final class TLSConnection: SecureTransport {
     /// The heap size of one instance (header and stored properties), for the memory tests.
     static var instanceSize: Int {
         16 + MemoryLayout<OpaquePointer?>.stride + MemoryLayout<TLS13Transport?>.stride
-            + MemoryLayout<TLS13Handoff?>.stride + MemoryLayout<(String?, String?)?>.stride + 8
+            + MemoryLayout<TLS13Handoff?>.stride + 8
     }
 
     /// Records sent under the current key by the user-space record layer; nil on OpenSSL's. For tests.
@@ -208,7 +206,7 @@ public final class TLSConnection: SecureTransport {
 
     /// The SNI host name: the one a client sent (server side) or will send (client side); nil if none.
     public var serverName: String? {
-        if let negotiated = self.negotiated { return negotiated.serverName }
+        if let offloaded = self.offloaded { return offloaded.serverName }
         guard let ssl = self.ssl, let name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) else { return nil }
         return String(cString: name)
     }
@@ -321,8 +319,10 @@ extension TLSConnection {
             let suite = TLS13CipherSuite(rawValue: SSL_CIPHER_get_protocol_id(cipher)),
             let recordLayer = handoff.makeRecordLayer(suite: suite)
         else { return }
-        self.negotiated = (self.negotiatedApplicationProtocol, self.serverName)
-        self.offloaded = TLS13Transport(fileDescriptor: fileDescriptor, recordLayer: recordLayer)
+        self.offloaded = TLS13Transport(
+            fileDescriptor: fileDescriptor, recordLayer: recordLayer,
+            applicationProtocol: self.negotiatedApplicationProtocol, serverName: self.serverName
+        )
         self.ssl = nil
         SSL_free(ssl)
     }
