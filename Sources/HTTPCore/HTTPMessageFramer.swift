@@ -64,7 +64,19 @@ struct HTTPMessageFramer: Sendable {
     }
 
     /// Parses from the start of `input` up to the next event; nil when every byte went into the state.
+    /// An error leaves the framer failed (see ``fail(_:)``), so every later step throws it again.
     mutating func step<Head>(
+        _ input: UnsafeBufferPointer<UInt8>, parseHead: HeadParser<Head>
+    ) throws(HTTPParseError) -> (event: Event<Head>?, consumed: Int) {
+        do throws(HTTPParseError) {
+            return try self.advance(input, parseHead: parseHead)
+        } catch {
+            self.fail(error)
+            throw error
+        }
+    }
+
+    private mutating func advance<Head>(
         _ input: UnsafeBufferPointer<UInt8>, parseHead: HeadParser<Head>
     ) throws(HTTPParseError) -> (event: Event<Head>?, consumed: Int) {
         switch self.phase {

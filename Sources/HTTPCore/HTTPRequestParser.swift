@@ -71,19 +71,14 @@ public struct HTTPRequestParser: Sendable {
         _ bytes: UnsafeRawBufferPointer
     ) throws(HTTPParseError) -> (event: HTTPRequestEvent?, consumed: Int) {
         let limits = self.limits
-        do throws(HTTPParseError) {
-            let (event, consumed) = try self.framer.step(bytes.assumingMemoryBound(to: UInt8.self)) {
-                (head, fieldCount) throws(HTTPParseError) in try Self.parseHead(head, fieldCount: fieldCount, limits: limits)
-            }
-            switch event {
-            case .head(let head): return (.head(head), consumed)
-            case .body(let body): return (.body(body), consumed)
-            case .end: return (.end, consumed)
-            case nil: return (nil, consumed)
-            }
-        } catch {
-            self.framer.fail(error)
-            throw error
+        let (event, consumed) = try self.framer.step(bytes.assumingMemoryBound(to: UInt8.self)) {
+            (head, fieldCount) throws(HTTPParseError) in try Self.parseHead(head, fieldCount: fieldCount, limits: limits)
+        }
+        switch event {
+        case .head(let head): return (.head(head), consumed)
+        case .body(let body): return (.body(body), consumed)
+        case .end: return (.end, consumed)
+        case nil: return (nil, consumed)
         }
     }
 

@@ -59,26 +59,21 @@ public struct HTTPResponseParser: Sendable {
         _ bytes: UnsafeRawBufferPointer
     ) throws(HTTPParseError) -> (event: HTTPResponseEvent?, consumed: Int) {
         let (limits, method) = (self.limits, self.requestMethod)
-        do throws(HTTPParseError) {
-            let (event, consumed) = try self.framer.step(bytes.assumingMemoryBound(to: UInt8.self)) {
-                (head, fieldCount) throws(HTTPParseError) in
-                try Self.parseHead(head, fieldCount: fieldCount, limits: limits, requestMethod: method)
-            }
-            switch event {
-            case .head(let head):
-                self.isFinalResponse = head.statusCode >= 200
-                return (.head(head), consumed)
-            case .body(let body):
-                return (.body(body), consumed)
-            case .end:
-                self.endResponse()
-                return (.end, consumed)
-            case nil:
-                return (nil, consumed)
-            }
-        } catch {
-            self.framer.fail(error)
-            throw error
+        let (event, consumed) = try self.framer.step(bytes.assumingMemoryBound(to: UInt8.self)) {
+            (head, fieldCount) throws(HTTPParseError) in
+            try Self.parseHead(head, fieldCount: fieldCount, limits: limits, requestMethod: method)
+        }
+        switch event {
+        case .head(let head):
+            self.isFinalResponse = head.statusCode >= 200
+            return (.head(head), consumed)
+        case .body(let body):
+            return (.body(body), consumed)
+        case .end:
+            self.endResponse()
+            return (.end, consumed)
+        case nil:
+            return (nil, consumed)
         }
     }
 
