@@ -302,10 +302,11 @@ public final class EventLoop: @unchecked Sendable {
 
     private func releaseIdleOutputs() {
         self.outputReleaseTimer = nil
+        // Taken whole: keeping the array's capacity would copy it anyway while `connections` shares it,
+        // and this runs at most once per `outputReleaseDelay`.
         let connections = self.pendingOutputRelease
-        self.pendingOutputRelease.removeAll(keepingCapacity: true)
+        self.pendingOutputRelease = []
         for connection in connections { connection.releaseIdleOutput() }
-        if self.pendingOutputRelease.capacity > 4096 { self.pendingOutputRelease = [] }
     }
 
     private func flushPending() {
