@@ -52,7 +52,7 @@ final class OpsResponder: HTTPResponder, Sendable {
             self.ready(writer)
         default:
             var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
+            headers.add(name: "Content-Type", value: MetricsRegistry.contentType)
             headers.add(name: "Cache-Control", value: "no-store")
             writer.send(status: 200, headers: headers, body: ByteBuffer(string: self.metrics.registry.exposition()))
         }
