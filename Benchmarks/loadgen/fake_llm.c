@@ -273,8 +273,8 @@ llm_parse_result llm_parse_request(const uint8_t *bytes, size_t length, llm_requ
 }
 
 /*
- * Walks the members of a JSON object already validated as a whole, calling `visit` for each.
- * Keys are compared raw (an escaped key does not match), like sio_json_object_get.
+ * The top-level members of a request body the fake looks at, as spans (NULL when absent). Keys are
+ * compared raw (an escaped key does not match), like sio_json_object_get.
  */
 typedef struct {
     const uint8_t *model;
@@ -289,14 +289,6 @@ typedef struct {
     size_t response_format_length;
 } body_members;
 
-static size_t skip_spaces(const uint8_t *bytes, size_t length, size_t position) {
-    while (position < length &&
-           (bytes[position] == ' ' || bytes[position] == '\t' || bytes[position] == '\n' || bytes[position] == '\r')) {
-        position++;
-    }
-    return position;
-}
-
 static int key_is(const uint8_t *key, size_t key_length, const char *name) {
     size_t name_length = strlen(name);
     return key_length == name_length + 2 && memcmp(key + 1, name, name_length) == 0;
@@ -305,25 +297,25 @@ static int key_is(const uint8_t *key, size_t key_length, const char *name) {
 /* One pass over the top-level members, keeping the five the fake looks at. Returns 0, or -1. */
 static int collect_members(const uint8_t *bytes, size_t length, body_members *members) {
     memset(members, 0, sizeof(*members));
-    size_t start = skip_spaces(bytes, length, 0);
+    size_t start = sio_json_skip_whitespace(bytes, length, 0);
     size_t consumed = 0;
     if (start >= length || bytes[start] != '{' ||
         sio_json_skip_value(bytes + start, length - start, &consumed) != SIO_OK ||
-        skip_spaces(bytes, length, start + consumed) != length) {
+        sio_json_skip_whitespace(bytes, length, start + consumed) != length) {
         return -1;
     }
-    size_t position = skip_spaces(bytes, length, start + 1);
+    size_t position = sio_json_skip_whitespace(bytes, length, start + 1);
     while (position < length && bytes[position] == '"') {
         size_t key_length = 0;
         if (sio_json_skip_value(bytes + position, length - position, &key_length) != SIO_OK) {
             return -1;
         }
         const uint8_t *key = bytes + position;
-        position = skip_spaces(bytes, length, position + key_length);
+        position = sio_json_skip_whitespace(bytes, length, position + key_length);
         if (position >= length || bytes[position] != ':') {
             return -1;
         }
-        position = skip_spaces(bytes, length, position + 1);
+        position = sio_json_skip_whitespace(bytes, length, position + 1);
         size_t value_length = 0;
         if (position >= length || sio_json_skip_value(bytes + position, length - position, &value_length) != SIO_OK) {
             return -1;
@@ -345,9 +337,9 @@ static int collect_members(const uint8_t *bytes, size_t length, body_members *me
             members->response_format = value;
             members->response_format_length = value_length;
         }
-        position = skip_spaces(bytes, length, position + value_length);
+        position = sio_json_skip_whitespace(bytes, length, position + value_length);
         if (position < length && bytes[position] == ',') {
-            position = skip_spaces(bytes, length, position + 1);
+            position = sio_json_skip_whitespace(bytes, length, position + 1);
         }
     }
     return 0;
@@ -365,7 +357,7 @@ int llm_inspect_body(const uint8_t *body, size_t length, llm_body *info) {
     }
     /* `model` must be a string and `messages` a non-empty array, as OpenAI requires. */
     if (members.model == NULL || members.model[0] != '"' || members.messages == NULL || members.messages[0] != '[' ||
-        skip_spaces(members.messages, members.messages_length, 1) == members.messages_length - 1) {
+        sio_json_skip_whitespace(members.messages, members.messages_length, 1) == members.messages_length - 1) {
         return -1;
     }
     info->stream = is_literal(members.stream, members.stream_length, "true");
@@ -782,12 +774,9 @@ static int send_answer(server *srv, client *conn, uint64_t due, uint64_t now) {
     int variant = body->stream ? (body->include_usage ? 2 : 1) : 0;
     const text_buffer *canned_body = &canned[body->answer][variant];
     conn->close_after = !conn->keep_alive;
-    if (body->stream) {
-        srv->streamed++;
-        return queue_response(srv, conn, "200 OK", "text/event-stream; charset=utf-8", 1, canned_body->bytes,
-                              canned_body->length, canned_body, late / 1000u);
-    }
-    return queue_response(srv, conn, "200 OK", "application/json", 0, canned_body->bytes, canned_body->length,
+    srv->streamed += body->stream ? 1 : 0;
+    const char *content_type = body->stream ? "text/event-stream; charset=utf-8" : "application/json";
+    return queue_response(srv, conn, "200 OK", content_type, body->stream, canned_body->bytes, canned_body->length,
                           canned_body, late / 1000u);
 }
 

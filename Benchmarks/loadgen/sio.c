@@ -92,7 +92,7 @@ sio_result sio_parse_text(const uint8_t *bytes, size_t length, sio_packet *packe
 
 /* ---- JSON (bounded, allocation-free) --------------------------------------------------------- */
 
-static inline size_t skip_whitespace(const uint8_t *bytes, size_t length, size_t position) {
+size_t sio_json_skip_whitespace(const uint8_t *bytes, size_t length, size_t position) {
     while (position < length &&
            (bytes[position] == ' ' || bytes[position] == '\t' || bytes[position] == '\n' || bytes[position] == '\r')) {
         position++;
@@ -209,7 +209,7 @@ static int skip_value(const uint8_t *bytes, size_t length, size_t position, size
                 return -1;
             }
             stack[depth++] = byte;
-            position = skip_whitespace(bytes, length, position + 1);
+            position = sio_json_skip_whitespace(bytes, length, position + 1);
             if (position < length && bytes[position] == (byte == '{' ? '}' : ']')) {
                 depth--;
                 after = position + 1;
@@ -218,11 +218,11 @@ static int skip_value(const uint8_t *bytes, size_t length, size_t position, size
                 if (position >= length || bytes[position] != '"' || skip_string(bytes, length, position, &after) != 0) {
                     return -1;
                 }
-                position = skip_whitespace(bytes, length, after);
+                position = sio_json_skip_whitespace(bytes, length, after);
                 if (position >= length || bytes[position] != ':') {
                     return -1;
                 }
-                position = skip_whitespace(bytes, length, position + 1);
+                position = sio_json_skip_whitespace(bytes, length, position + 1);
                 continue;
             } else {
                 continue;
@@ -256,7 +256,7 @@ static int skip_value(const uint8_t *bytes, size_t length, size_t position, size
                 *end = after;
                 return 0;
             }
-            position = skip_whitespace(bytes, length, after);
+            position = sio_json_skip_whitespace(bytes, length, after);
             if (position >= length) {
                 return -1;
             }
@@ -269,17 +269,17 @@ static int skip_value(const uint8_t *bytes, size_t length, size_t position, size
             if (bytes[position] != ',') {
                 return -1;
             }
-            position = skip_whitespace(bytes, length, position + 1);
+            position = sio_json_skip_whitespace(bytes, length, position + 1);
             if (container == '{') {
                 if (position >= length || bytes[position] != '"' ||
                     skip_string(bytes, length, position, &after) != 0) {
                     return -1;
                 }
-                position = skip_whitespace(bytes, length, after);
+                position = sio_json_skip_whitespace(bytes, length, after);
                 if (position >= length || bytes[position] != ':') {
                     return -1;
                 }
-                position = skip_whitespace(bytes, length, position + 1);
+                position = sio_json_skip_whitespace(bytes, length, position + 1);
             }
             break;
         }
@@ -298,20 +298,20 @@ sio_result sio_json_skip_value(const uint8_t *bytes, size_t length, size_t *cons
 sio_result sio_json_object_get(const uint8_t *bytes, size_t length, const char *key, const uint8_t **value,
                                size_t *value_length) {
     size_t whole = 0;
-    size_t start = skip_whitespace(bytes, length, 0);
+    size_t start = sio_json_skip_whitespace(bytes, length, 0);
     if (start >= length || bytes[start] != '{' || skip_value(bytes, length, start, &whole) != 0 ||
-        skip_whitespace(bytes, length, whole) != length) {
+        sio_json_skip_whitespace(bytes, length, whole) != length) {
         return SIO_BAD_JSON;
     }
     /* The object is valid, so the walk below only has to find member boundaries. */
     size_t key_length = strlen(key);
-    size_t position = skip_whitespace(bytes, length, start + 1);
+    size_t position = sio_json_skip_whitespace(bytes, length, start + 1);
     while (position < length && bytes[position] == '"') {
         size_t after_key = 0;
         (void)skip_string(bytes, length, position, &after_key);
         int matches = after_key - position - 2 == key_length && memcmp(bytes + position + 1, key, key_length) == 0;
-        position = skip_whitespace(bytes, length, after_key);
-        position = skip_whitespace(bytes, length, position + 1); /* past ':' */
+        position = sio_json_skip_whitespace(bytes, length, after_key);
+        position = sio_json_skip_whitespace(bytes, length, position + 1); /* past ':' */
         size_t after_value = 0;
         (void)skip_value(bytes, length, position, &after_value);
         if (matches) {
@@ -319,9 +319,9 @@ sio_result sio_json_object_get(const uint8_t *bytes, size_t length, const char *
             *value_length = after_value - position;
             return SIO_OK;
         }
-        position = skip_whitespace(bytes, length, after_value);
+        position = sio_json_skip_whitespace(bytes, length, after_value);
         if (position < length && bytes[position] == ',') {
-            position = skip_whitespace(bytes, length, position + 1);
+            position = sio_json_skip_whitespace(bytes, length, position + 1);
         }
     }
     return SIO_EMPTY;

@@ -113,6 +113,9 @@ sio_result sio_parse_connect_reply(const uint8_t *data, size_t length, char *sid
  */
 sio_result sio_json_skip_value(const uint8_t *bytes, size_t length, size_t *consumed);
 
+/* The first position at or after `position` that is not JSON whitespace (space, tab, LF, CR), or `length`. */
+size_t sio_json_skip_whitespace(const uint8_t *bytes, size_t length, size_t position);
+
 /*
  * Finds `key` among the members of the JSON object `bytes` (the whole span must be one object).
  * Keys are compared as raw bytes between the quotes, so a key written with escapes does not
