@@ -727,7 +727,8 @@ static void handle_event(loadgen *generator, connection *conn, uint32_t events) 
             return;
         }
     }
-    if (conn->state == CONN_OPEN && generator->workload->before_flush(generator, conn) != 0) {
+    if (conn->state == CONN_OPEN && generator->workload->before_flush != NULL &&
+        generator->workload->before_flush(generator, conn) != 0) {
         return;
     }
     if (conn->out_offset < conn->out_length) {
@@ -898,17 +899,10 @@ static int idle_on_message(loadgen *generator, connection *conn, int opcode, con
     return 0;
 }
 
-static int idle_before_flush(loadgen *generator, connection *conn) {
-    (void)generator;
-    (void)conn;
-    return 0;
-}
-
 static const workload idle_workload = {
     .name = "ws-idle",
     .on_open = idle_on_open,
     .on_message = idle_on_message,
-    .before_flush = idle_before_flush,
     .report = report_idle,
 };
 

@@ -16,6 +16,7 @@
 
 #include "hist.h"
 #include "net.h"
+#include "sio.h"
 #include "ws.h"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -190,6 +191,7 @@ typedef struct {
     int cycling;
     int (*on_open)(loadgen *generator, connection *conn);
     int (*on_message)(loadgen *generator, connection *conn, int opcode, const uint8_t *payload, size_t length);
+    /* Optional: before each connection's output is flushed (batched sends). */
     int (*before_flush)(loadgen *generator, connection *conn);
     /* Optional: once per loop iteration after the events (senders not driven by their own input). */
     void (*on_tick)(loadgen *generator);
@@ -326,6 +328,27 @@ extern const workload sio_bcast_workload;
 extern const workload sio_handshake_workload;
 extern const workload sio_idle_workload;
 void sio_set_up(loadgen *generator);
+
+/* What sio_session_on_message made of one WebSocket message. */
+typedef enum {
+    SIO_SESSION_FAILED = -1, /* the connection failed (already recorded and closed) */
+    SIO_SESSION_HANDLED = 0, /* nothing for the workload: a ping answered, a handshake step, a noop */
+    SIO_SESSION_JOINED,      /* the CONNECT reply arrived: the connection is now established */
+    SIO_SESSION_PACKET,      /* a Socket.IO packet for the root namespace (not DISCONNECT) for the workload */
+} sio_session_result;
+
+/* The Socket.IO session under every Socket.IO workload (workload_sio.c): the `on_open` hook that
+ * starts the handshake, usable as it is or called from a workload's own. */
+int sio_session_on_open(loadgen *generator, connection *conn);
+
+/*
+ * The session part of one WebSocket message: answers Engine.IO pings; runs the handshake (waits for
+ * the open packet, sends `connect_packet`, e.g. `40` or `40{"apiKey":...}`, waits for the CONNECT
+ * reply and calls connection_established()); fails the connection on a binary or malformed message,
+ * a refused or wrong handshake, DISCONNECT, an Engine.IO close or a packet for another namespace.
+ */
+sio_session_result sio_session_on_message(loadgen *generator, connection *conn, int opcode, const uint8_t *payload,
+                                          size_t length, const char *connect_packet, sio_packet *packet);
 
 /* The Earpiece app benchmark (workload_copilot.c); `copilot_set_up` once options are known. */
 extern const workload copilot_workload;

@@ -34,11 +34,13 @@
  *      --no-end) and waits up to --drain seconds for CONVERSATION_ENDED; its summary's `source` is
  *      counted (llm or rules).
  *
- * Engine.IO pings are answered. Acks on one connection arrive in order (protocol, "Order"), so a
- * small ring of pending acks per call matches each ack to its event; any mismatch, refusal
- * (`{"ok":false,...}`), ERROR event or unexpected event is a verify error. AI_TIP_PARTIAL events are
- * counted. Tips from the rule coach (`source: "rules"`: the LLM failed or missed its deadline) are
- * counted and the first few printed; the benchmark script treats any as a failure of the LLM path.
+ * The Socket.IO session (handshake, Engine.IO pings, close, DISCONNECT) is the one every Socket.IO
+ * workload shares (sio_session_on_message, workload_sio.c). Acks on one connection arrive in order
+ * (protocol, "Order"), so a small ring of pending acks per call matches each ack to its event; any
+ * mismatch, refusal (`{"ok":false,...}`), ERROR event or unexpected event is a verify error.
+ * AI_TIP_PARTIAL events are counted. Tips from the rule coach (`source: "rules"`: the LLM failed or
+ * missed its deadline) are counted and the first few printed; the benchmark script treats any as a
+ * failure of the LLM path.
  *
  * Built with -DCOPILOT_CODEC_ONLY, only the pure protocol readers (copilot.h) are compiled, for the
  * table tests and the fuzzer.
@@ -57,14 +59,6 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Protocol readers (pure)                                                                    */
 
-static size_t skip_spaces(const uint8_t *bytes, size_t length, size_t position) {
-    while (position < length &&
-           (bytes[position] == ' ' || bytes[position] == '\t' || bytes[position] == '\n' || bytes[position] == '\r')) {
-        position++;
-    }
-    return position;
-}
-
 /* Whether a JSON string token (with quotes) holds no escape and no control byte. */
 static int is_plain_string_token(const uint8_t *token, size_t length) {
     if (length < 2 || token[0] != '"' || token[length - 1] != '"') {
@@ -81,31 +75,32 @@ static int is_plain_string_token(const uint8_t *token, size_t length) {
 /* Reads `[` value-1 [`,` value-2] `]` as spans; `second` NULL means exactly one element expected. */
 static copilot_result split_array(const uint8_t *json, size_t length, const uint8_t **first, size_t *first_length,
                                   const uint8_t **second, size_t *second_length) {
-    size_t position = skip_spaces(json, length, 0);
+    size_t position = sio_json_skip_whitespace(json, length, 0);
     if (position >= length || json[position] != '[') {
         return COPILOT_BAD_JSON;
     }
-    position = skip_spaces(json, length, position + 1);
+    position = sio_json_skip_whitespace(json, length, position + 1);
     size_t consumed = 0;
     if (position >= length || sio_json_skip_value(json + position, length - position, &consumed) != SIO_OK) {
         return COPILOT_BAD_JSON;
     }
     *first = json + position;
     *first_length = consumed;
-    position = skip_spaces(json, length, position + consumed);
+    position = sio_json_skip_whitespace(json, length, position + consumed);
     if (second != NULL) {
         if (position >= length || json[position] != ',') {
             return COPILOT_BAD_JSON;
         }
-        position = skip_spaces(json, length, position + 1);
+        position = sio_json_skip_whitespace(json, length, position + 1);
         if (position >= length || sio_json_skip_value(json + position, length - position, &consumed) != SIO_OK) {
             return COPILOT_BAD_JSON;
         }
         *second = json + position;
         *second_length = consumed;
-        position = skip_spaces(json, length, position + consumed);
+        position = sio_json_skip_whitespace(json, length, position + consumed);
     }
-    if (position >= length || json[position] != ']' || skip_spaces(json, length, position + 1) != length) {
+    if (position >= length || json[position] != ']' ||
+        sio_json_skip_whitespace(json, length, position + 1) != length) {
         return COPILOT_BAD_JSON;
     }
     return COPILOT_OK;
@@ -246,9 +241,6 @@ const char *copilot_result_name(copilot_result result) {
 
 #include "loadgen.h"
 #include "ws.h"
-
-/* Session states, kept in connection.session_state. */
-enum { SESSION_WAIT_OPEN = 0, SESSION_WAIT_CONNECT = 1, SESSION_READY = 2 };
 
 /* Where a call is in its conversation. */
 enum {
@@ -723,10 +715,6 @@ static uint64_t copilot_next_wakeup(const loadgen *generator) {
 /* ------------------------------------------------------------------------------------------ */
 /* Receiving                                                                                  */
 
-static int queue_text(loadgen *generator, connection *conn, const char *text) {
-    return queue_frame(generator, conn, WS_OPCODE_TEXT, (const uint8_t *)text, strlen(text));
-}
-
 #define QUOTE(length, bytes) (int)((length) < 160 ? (length) : 160), (const char *)(bytes)
 
 static int handle_ack(loadgen *generator, connection *conn, copilot_call *call, const sio_packet *packet) {
@@ -956,82 +944,28 @@ static void handle_event(loadgen *generator, connection *conn, copilot_call *cal
 }
 
 static int copilot_on_open(loadgen *generator, connection *conn) {
-    copilot_state *state = state_of(generator);
-    copilot_call *call = &state->calls[conn->index];
-    conn->session_state = SESSION_WAIT_OPEN;
-    call->phase = CALL_JOINING;
-    return 0;
+    state_of(generator)->calls[conn->index].phase = CALL_JOINING;
+    return sio_session_on_open(generator, conn);
 }
 
 static int copilot_on_message(loadgen *generator, connection *conn, int opcode, const uint8_t *payload,
                               size_t length) {
     copilot_state *state = state_of(generator);
     copilot_call *call = &state->calls[conn->index];
-    if (opcode != WS_OPCODE_TEXT) {
-        return fail(generator, conn, ERROR_PROTOCOL, "unexpected binary message (%zu bytes)", length);
-    }
     sio_packet packet;
-    sio_result result = sio_parse_text(payload, length, &packet);
-    if (result != SIO_OK) {
-        return fail(generator, conn, ERROR_PROTOCOL, "bad packet (%s): \"%.*s\"", sio_result_name(result),
-                    QUOTE(length, payload));
+    switch (sio_session_on_message(generator, conn, opcode, payload, length, state->connect_packet, &packet)) {
+    case SIO_SESSION_JOINED: call->phase = CALL_READY; return 0;
+    case SIO_SESSION_FAILED: return -1;
+    case SIO_SESSION_HANDLED: return 0;
+    case SIO_SESSION_PACKET: break;
     }
-    if (packet.engine_type == EIO_PING) {
-        generator->engine_pings++;
-        return queue_text(generator, conn, "3");
-    }
-    switch (conn->session_state) {
-    case SESSION_WAIT_OPEN: {
-        sio_open open;
-        if (packet.engine_type != EIO_OPEN || sio_parse_open(packet.data, packet.data_length, &open) != SIO_OK) {
-            return fail(generator, conn, ERROR_HANDSHAKE, "expected the Engine.IO open packet, got \"%.*s\"",
-                        QUOTE(length, payload));
-        }
-        conn->session_state = SESSION_WAIT_CONNECT;
-        return queue_text(generator, conn, state->connect_packet);
-    }
-    case SESSION_WAIT_CONNECT:
-        if (packet.engine_type == EIO_MESSAGE && packet.type == SIO_CONNECT && packet.name_space_length == 1 &&
-            sio_parse_connect_reply(packet.data, packet.data_length, NULL) == SIO_OK) {
-            conn->session_state = SESSION_READY;
-            call->phase = CALL_READY;
-            connection_established(generator, conn);
-            return 0;
-        }
-        if (packet.engine_type == EIO_MESSAGE && packet.type == SIO_CONNECT_ERROR) {
-            return fail(generator, conn, ERROR_HANDSHAKE, "connection refused: %.*s", QUOTE(length, payload));
-        }
-        return fail(generator, conn, ERROR_HANDSHAKE, "expected the CONNECT reply, got \"%.*s\"", QUOTE(length, payload));
+    switch (packet.type) {
+    case SIO_ACK: return handle_ack(generator, conn, call, &packet);
+    case SIO_EVENT: handle_event(generator, conn, call, &packet); return 0;
     default:
-        break;
+        record_error(generator, conn, ERROR_PROTOCOL, "unexpected Socket.IO packet type %u", packet.type);
+        return 0;
     }
-    switch (packet.engine_type) {
-    case EIO_MESSAGE:
-        if (packet.name_space_length != 1 || packet.name_space[0] != '/') {
-            return fail(generator, conn, ERROR_PROTOCOL, "packet for namespace \"%.*s\"",
-                        (int)packet.name_space_length, (const char *)packet.name_space);
-        }
-        switch (packet.type) {
-        case SIO_ACK: return handle_ack(generator, conn, call, &packet);
-        case SIO_EVENT: handle_event(generator, conn, call, &packet); return 0;
-        case SIO_DISCONNECT: return fail(generator, conn, ERROR_IO, "server disconnected the namespace");
-        default:
-            record_error(generator, conn, ERROR_PROTOCOL, "unexpected Socket.IO packet type %u", packet.type);
-            return 0;
-        }
-    case EIO_NOOP: return 0;
-    case EIO_CLOSE:
-        generator->server_closes++;
-        return fail(generator, conn, ERROR_IO, "server sent an Engine.IO close packet");
-    default:
-        return fail(generator, conn, ERROR_PROTOCOL, "unexpected Engine.IO packet type '%c'", packet.engine_type);
-    }
-}
-
-static int copilot_before_flush(loadgen *generator, connection *conn) {
-    (void)generator;
-    (void)conn;
-    return 0;
 }
 
 /*
@@ -1158,7 +1092,6 @@ const workload copilot_workload = {
     .session_handshake = 1,
     .on_open = copilot_on_open,
     .on_message = copilot_on_message,
-    .before_flush = copilot_before_flush,
     .on_tick = copilot_tick,
     .next_wakeup = copilot_next_wakeup,
     .still_draining = copilot_still_draining,

@@ -194,7 +194,7 @@ void sio_set_up(loadgen *generator) {
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* The session handshake, shared by every mode                                                */
+/* The session handshake, shared by every mode (and by the copilot workload)                  */
 
 static int queue_text(loadgen *generator, connection *conn, const char *text) {
     return queue_frame(generator, conn, WS_OPCODE_TEXT, (const uint8_t *)text, strlen(text));
@@ -204,58 +204,55 @@ static int is_root_namespace(const sio_packet *packet) {
     return packet->name_space_length == 1 && packet->name_space[0] == '/';
 }
 
-static int on_ready(loadgen *generator, connection *conn);
-static int on_event_or_ack(loadgen *generator, connection *conn, const sio_packet *packet);
-
-static int sio_on_open(loadgen *generator, connection *conn) {
+int sio_session_on_open(loadgen *generator, connection *conn) {
     (void)generator;
     conn->session_state = SESSION_WAIT_OPEN;
     return 0;
 }
 
-static int sio_on_message(loadgen *generator, connection *conn, int opcode, const uint8_t *payload, size_t length) {
+sio_session_result sio_session_on_message(loadgen *generator, connection *conn, int opcode, const uint8_t *payload,
+                                          size_t length, const char *connect_packet, sio_packet *packet) {
     if (opcode != WS_OPCODE_TEXT) {
         /* Binary messages only carry Socket.IO attachments, which no benchmark event has. */
         return fail(generator, conn, ERROR_PROTOCOL, "unexpected binary message (%zu bytes)", length);
     }
-    sio_packet packet;
-    sio_result result = sio_parse_text(payload, length, &packet);
+    sio_result result = sio_parse_text(payload, length, packet);
     if (result != SIO_OK) {
         return fail(generator, conn, ERROR_PROTOCOL, "bad packet (%s): \"%.*s\"", sio_result_name(result),
                     (int)(length < 60 ? length : 60), (const char *)payload);
     }
-    if (packet.engine_type == EIO_PING) {
+    if (packet->engine_type == EIO_PING) {
         /* The server's heartbeat (Engine.IO v4: only the server pings); answer at once. */
         generator->engine_pings++;
-        return queue_text(generator, conn, "3");
+        return queue_text(generator, conn, "3") == 0 ? SIO_SESSION_HANDLED : SIO_SESSION_FAILED;
     }
     switch (conn->session_state) {
     case SESSION_WAIT_OPEN: {
-        if (packet.engine_type != EIO_OPEN) {
+        if (packet->engine_type != EIO_OPEN) {
             return fail(generator, conn, ERROR_HANDSHAKE, "expected the Engine.IO open packet, got \"%.*s\"",
                         (int)(length < 60 ? length : 60), (const char *)payload);
         }
         sio_open open;
-        result = sio_parse_open(packet.data, packet.data_length, &open);
+        result = sio_parse_open(packet->data, packet->data_length, &open);
         if (result != SIO_OK) {
             return fail(generator, conn, ERROR_HANDSHAKE, "bad open packet (%s): \"%.*s\"", sio_result_name(result),
                         (int)(length < 120 ? length : 120), (const char *)payload);
         }
         conn->session_state = SESSION_WAIT_CONNECT;
-        return queue_text(generator, conn, "40");
+        return queue_text(generator, conn, connect_packet) == 0 ? SIO_SESSION_HANDLED : SIO_SESSION_FAILED;
     }
     case SESSION_WAIT_CONNECT: {
-        if (packet.engine_type == EIO_MESSAGE && packet.type == SIO_CONNECT && is_root_namespace(&packet)) {
-            result = sio_parse_connect_reply(packet.data, packet.data_length, NULL);
+        if (packet->engine_type == EIO_MESSAGE && packet->type == SIO_CONNECT && is_root_namespace(packet)) {
+            result = sio_parse_connect_reply(packet->data, packet->data_length, NULL);
             if (result != SIO_OK) {
                 return fail(generator, conn, ERROR_HANDSHAKE, "bad CONNECT reply (%s): \"%.*s\"",
                             sio_result_name(result), (int)(length < 120 ? length : 120), (const char *)payload);
             }
             conn->session_state = SESSION_READY;
             connection_established(generator, conn);
-            return on_ready(generator, conn);
+            return SIO_SESSION_JOINED;
         }
-        if (packet.engine_type == EIO_MESSAGE && packet.type == SIO_CONNECT_ERROR) {
+        if (packet->engine_type == EIO_MESSAGE && packet->type == SIO_CONNECT_ERROR) {
             return fail(generator, conn, ERROR_HANDSHAKE, "namespace refused: \"%.*s\"",
                         (int)(length < 120 ? length : 120), (const char *)payload);
         }
@@ -265,29 +262,37 @@ static int sio_on_message(loadgen *generator, connection *conn, int opcode, cons
     default:
         break;
     }
-    switch (packet.engine_type) {
+    switch (packet->engine_type) {
     case EIO_MESSAGE:
-        if (packet.type == SIO_DISCONNECT) {
+        if (packet->type == SIO_DISCONNECT) {
             return fail(generator, conn, ERROR_IO, "server disconnected the namespace");
         }
-        if (!is_root_namespace(&packet)) {
+        if (!is_root_namespace(packet)) {
             return fail(generator, conn, ERROR_PROTOCOL, "packet for namespace \"%.*s\"",
-                        (int)packet.name_space_length, (const char *)packet.name_space);
+                        (int)packet->name_space_length, (const char *)packet->name_space);
         }
-        return on_event_or_ack(generator, conn, &packet);
+        return SIO_SESSION_PACKET;
     case EIO_NOOP:
-        return 0;
+        return SIO_SESSION_HANDLED;
     case EIO_CLOSE:
         generator->server_closes++;
         return fail(generator, conn, ERROR_IO, "server sent an Engine.IO close packet");
     default:
-        return fail(generator, conn, ERROR_PROTOCOL, "unexpected Engine.IO packet type '%c'", packet.engine_type);
+        return fail(generator, conn, ERROR_PROTOCOL, "unexpected Engine.IO packet type '%c'", packet->engine_type);
     }
 }
 
-static int nothing_before_flush(loadgen *generator, connection *conn) {
-    (void)generator;
-    (void)conn;
+static int on_ready(loadgen *generator, connection *conn);
+static int on_event_or_ack(loadgen *generator, connection *conn, const sio_packet *packet);
+
+static int sio_on_message(loadgen *generator, connection *conn, int opcode, const uint8_t *payload, size_t length) {
+    sio_packet packet;
+    switch (sio_session_on_message(generator, conn, opcode, payload, length, "40", &packet)) {
+    case SIO_SESSION_JOINED: return on_ready(generator, conn);
+    case SIO_SESSION_PACKET: return on_event_or_ack(generator, conn, &packet);
+    case SIO_SESSION_FAILED: return -1;
+    case SIO_SESSION_HANDLED: break;
+    }
     return 0;
 }
 
@@ -705,7 +710,7 @@ static int on_event_or_ack(loadgen *generator, connection *conn, const sio_packe
 const workload sio_echo_workload = {
     .name = "sio-echo",
     .session_handshake = 1,
-    .on_open = sio_on_open,
+    .on_open = sio_session_on_open,
     .on_message = sio_on_message,
     .before_flush = echo_before_flush,
     .on_finish = echo_on_finish,
@@ -715,9 +720,8 @@ const workload sio_echo_workload = {
 const workload sio_bcast_workload = {
     .name = "sio-bcast",
     .session_handshake = 1,
-    .on_open = sio_on_open,
+    .on_open = sio_session_on_open,
     .on_message = sio_on_message,
-    .before_flush = nothing_before_flush,
     .on_tick = bcast_tick,
     .still_draining = bcast_still_draining,
     .on_finish = bcast_on_finish,
@@ -728,17 +732,15 @@ const workload sio_handshake_workload = {
     .name = "sio-handshake",
     .session_handshake = 1,
     .cycling = 1,
-    .on_open = sio_on_open,
+    .on_open = sio_session_on_open,
     .on_message = sio_on_message,
-    .before_flush = nothing_before_flush,
     .report = handshake_report,
 };
 
 const workload sio_idle_workload = {
     .name = "sio-idle",
     .session_handshake = 1,
-    .on_open = sio_on_open,
+    .on_open = sio_session_on_open,
     .on_message = sio_on_message,
-    .before_flush = nothing_before_flush,
     .report = report_idle,
 };
