@@ -7,27 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "sio.h"
-
-static int passed;
-static int failed;
-
-#define CHECK(condition, name)                                                                                         \
-    do {                                                                                                               \
-        if (condition) {                                                                                               \
-            passed++;                                                                                                  \
-        } else {                                                                                                       \
-            failed++;                                                                                                  \
-            fprintf(stderr, "FAIL %s (%s:%d)\n", name, __FILE__, __LINE__);                                            \
-        }                                                                                                              \
-    } while (0)
-
-/* An exact-size heap copy of `text` (no NUL after it), freed by the caller. */
-static uint8_t *exact(const char *text, size_t length) {
-    uint8_t *copy = malloc(length ? length : 1);
-    memcpy(copy, text, length);
-    return copy;
-}
 
 static sio_result parse(const char *text, sio_packet *packet) {
     size_t length = strlen(text);
@@ -316,6 +297,5 @@ int main(void) {
     test_connect_reply();
     test_write_event();
     test_decimal_and_plain_strings();
-    printf("sio_test: %d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_report("sio_test");
 }

@@ -5,20 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "ws.h"
-
-static int passed;
-static int failed;
-
-#define CHECK(condition, name)                                                                                         \
-    do {                                                                                                               \
-        if (condition) {                                                                                               \
-            passed++;                                                                                                  \
-        } else {                                                                                                       \
-            failed++;                                                                                                  \
-            fprintf(stderr, "FAIL %s (%s:%d)\n", name, __FILE__, __LINE__);                                            \
-        }                                                                                                              \
-    } while (0)
 
 static void test_accept_matches_rfc_example(void) {
     /* RFC 6455 section 1.3. */
@@ -169,6 +157,5 @@ int main(void) {
     test_header_round_trip();
     test_mask_matches_bytewise_definition();
     test_request_fits_and_refuses_overflow();
-    printf("ws_test: %d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_report("ws_test");
 }
